@@ -1,0 +1,368 @@
+"""Session rows: create, rotate, check, revoke, list, purge.
+
+No Flask here: every method takes the SQLAlchemy session to use, and time comes from the
+injected clock. Each write commits its own transaction, so a rotation is either wholly
+done or not done at all, on every database.
+
+Rotation is a compare-and-set: ``UPDATE … WHERE token_hash = <presented>``. Of several
+concurrent refreshes with the same token exactly one updates the row; the others re-read
+it in a fresh transaction and get the grace answer (the same successor) or a refusal.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from . import tokens
+from .config import OriginSettings
+from .models import ACTIVE, REVOKED, StrapiSession
+
+Clock = Callable[[], float]
+
+# revocation reasons
+LOGOUT = "logout"
+PASSWORD_CHANGE = "password-change"  # noqa: S105 (a reason, not a secret)
+REUSE = "reuse-detected"
+OPERATOR = "operator"
+USER_BLOCKED = "user-blocked"
+REVOKED_BY_USER = "revoked-by-user"
+
+#: revoked rows are kept this long for auditing before purge removes them
+REVOKED_RETENTION_MS = 7 * 86400 * 1000
+
+
+class RefreshRefused(Exception):
+    """The refresh token is unknown, expired, revoked or already used."""
+
+    def __init__(self, reused_session: StrapiSession | None = None):
+        super().__init__("invalid refresh token")
+        self.reused_session = reused_session
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A session and the refresh token that now belongs to it."""
+
+    session: StrapiSession
+    refresh_token: str
+    grace: bool = False
+
+
+class SessionStore:
+    """Session rows of one origin."""
+
+    def __init__(self, settings: OriginSettings, clock: Clock):
+        self.settings = settings
+        self.origin = settings.origin
+        self.clock = clock
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    # -- create ----------------------------------------------------------------
+
+    def create(
+        self,
+        db: Session,
+        *,
+        user_id: str,
+        device_id: str,
+        remember: bool = True,
+        device_name: str | None = None,
+        user_agent: str | None = None,
+        ip: str | None = None,
+    ) -> Issued:
+        """Open a session; ``remember`` picks the refresh lifespans, else the session ones."""
+        now = self.now_ms()
+        idle, maximum = self.settings.lifespans(remember)
+        session_id = tokens.new_session_id()
+        refresh_token = tokens.new_refresh_token(self.settings.secret, session_id, 0)
+        row = StrapiSession(
+            session_id=session_id,
+            origin=self.origin,
+            user_id=user_id,
+            device_id=device_id,
+            device_name=device_name,
+            type="refresh" if remember else "session",
+            status=ACTIVE,
+            generation=0,
+            token_hash=tokens.hash_refresh_token(refresh_token),
+            created_at=now,
+            last_used_at=now,
+            idle_expires_at=now + idle * 1000,
+            absolute_expires_at=now + maximum * 1000,
+            user_agent=(user_agent or "")[:512] or None,
+            ip=(ip or "")[:64] or None,
+        )
+        db.add(row)
+        db.flush()
+        db.expunge(row)  # detached: its values stay readable after the commit
+        db.commit()
+        return Issued(row, refresh_token)
+
+    # -- rotate ----------------------------------------------------------------
+
+    def _idle_ms(self, row: StrapiSession) -> int:
+        idle, _ = self.settings.lifespans(row.type == "refresh")
+        return idle * 1000
+
+    def _load_detached(self, db: Session, session_id: str) -> StrapiSession | None:
+        """Read a row in its own short transaction and detach it.
+
+        Ending the transaction matters: under REPEATABLE READ (MariaDB) a re-read in the
+        same transaction would not see a concurrent rotation that already committed.
+        """
+        row = db.execute(
+            select(StrapiSession)
+            .where(StrapiSession.session_id == session_id, StrapiSession.origin == self.origin)
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        if row is not None:
+            db.expunge(row)
+        db.rollback()
+        return row
+
+    def rotate(self, db: Session, presented: str) -> Issued:
+        """Consume ``presented`` and return the session with its next refresh token.
+
+        Raises :class:`RefreshRefused`; ``reused_session`` is set when the token was a
+        genuine ancestor presented outside the grace window and the session was revoked.
+        """
+        try:
+            parsed = tokens.parse_refresh_token(self.settings.secret, presented)
+        except tokens.InvalidToken:
+            raise RefreshRefused() from None
+        row = self._load_detached(db, parsed.session_id)
+        if row is None:
+            raise RefreshRefused()
+        now = self.now_ms()
+        if not row.is_live(now):
+            raise RefreshRefused()
+        if hmac.compare_digest(row.token_hash, parsed.token_hash):
+            successor = tokens.new_refresh_token(
+                self.settings.secret, row.session_id, row.generation + 1
+            )
+            new_idle = min(now + self._idle_ms(row), row.absolute_expires_at)
+            result = db.execute(
+                update(StrapiSession)
+                .where(
+                    StrapiSession.id == row.id,
+                    StrapiSession.token_hash == parsed.token_hash,
+                    StrapiSession.status == ACTIVE,
+                )
+                .values(
+                    token_hash=tokens.hash_refresh_token(successor),
+                    previous_token_hash=parsed.token_hash,
+                    successor_sealed=tokens.seal_successor(presented, successor),
+                    generation=StrapiSession.generation + 1,
+                    rotated_at=now,
+                    last_used_at=now,
+                    idle_expires_at=new_idle,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            db.commit()
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                row.generation += 1
+                row.idle_expires_at = new_idle
+                row.last_used_at = row.rotated_at = now
+                return Issued(row, successor)
+            # another request rotated first: look at what it left
+            row = self._load_detached(db, parsed.session_id)
+            if row is None:
+                raise RefreshRefused()
+        return self._after_lost_race(db, row, parsed, presented, now)
+
+    def _after_lost_race(
+        self,
+        db: Session,
+        row: StrapiSession,
+        parsed: tokens.RefreshToken,
+        presented: str,
+        now: int,
+    ) -> Issued:
+        """The token is not the current one: grace answer, reuse, or plain refusal."""
+        if row.status != ACTIVE:
+            raise RefreshRefused()
+        in_grace = (
+            row.previous_token_hash is not None
+            and hmac.compare_digest(row.previous_token_hash, parsed.token_hash)
+            and row.rotated_at is not None
+            and row.successor_sealed is not None
+            and now - row.rotated_at <= self.settings.rotation_grace * 1000
+        )
+        if in_grace and row.successor_sealed is not None:
+            return Issued(row, tokens.open_successor(presented, row.successor_sealed), grace=True)
+        if parsed.generation <= row.generation:
+            self.revoke(db, [row.session_id], REUSE)
+            raise RefreshRefused(reused_session=row)
+        raise RefreshRefused()
+
+    # -- check -----------------------------------------------------------------
+
+    def live_session(self, db: Session, session_id: str, user_id: str) -> StrapiSession | None:
+        """The session behind an access token, if it is live and belongs to ``user_id``."""
+        row = db.execute(
+            select(StrapiSession).where(
+                StrapiSession.session_id == session_id, StrapiSession.origin == self.origin
+            )
+        ).scalar_one_or_none()
+        if row is None or row.user_id != user_id or not row.is_live(self.now_ms()):
+            return None
+        return row
+
+    def session_for_token(self, db: Session, presented: str) -> StrapiSession | None:
+        """The live session a refresh token belongs to (current token, or one in grace)."""
+        try:
+            parsed = tokens.parse_refresh_token(self.settings.secret, presented)
+        except tokens.InvalidToken:
+            return None
+        row = self._load_detached(db, parsed.session_id)
+        if row is None or not row.is_live(self.now_ms()):
+            return None
+        if hmac.compare_digest(row.token_hash, parsed.token_hash):
+            return row
+        if row.previous_token_hash and hmac.compare_digest(
+            row.previous_token_hash, parsed.token_hash
+        ):
+            return row
+        return None
+
+    def reissue(self, db: Session, session_id: str) -> Issued:
+        """Give a live session a new refresh token without one being presented.
+
+        Used after a password change: the current device keeps its session, the old
+        refresh token becomes an ancestor (presenting it later counts as reuse).
+        """
+        row = self._load_detached(db, session_id)
+        now = self.now_ms()
+        if row is None or not row.is_live(now):
+            raise RefreshRefused()
+        successor = tokens.new_refresh_token(self.settings.secret, session_id, row.generation + 1)
+        new_idle = min(now + self._idle_ms(row), row.absolute_expires_at)
+        db.execute(
+            update(StrapiSession)
+            .where(StrapiSession.id == row.id, StrapiSession.status == ACTIVE)
+            .values(
+                token_hash=tokens.hash_refresh_token(successor),
+                previous_token_hash=None,
+                successor_sealed=None,
+                generation=StrapiSession.generation + 1,
+                rotated_at=now,
+                last_used_at=now,
+                idle_expires_at=new_idle,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        db.commit()
+        row.generation += 1
+        row.idle_expires_at = new_idle
+        row.last_used_at = row.rotated_at = now
+        return Issued(row, successor)
+
+    # -- revoke ----------------------------------------------------------------
+
+    def revoke(self, db: Session, session_ids: Sequence[str], reason: str) -> list[str]:
+        """Revoke these sessions of this origin; return the ids that were live."""
+        if not session_ids:
+            return []
+        live = list(
+            db.execute(
+                select(StrapiSession.session_id).where(
+                    StrapiSession.session_id.in_(list(session_ids)),
+                    StrapiSession.origin == self.origin,
+                    StrapiSession.status == ACTIVE,
+                )
+            ).scalars()
+        )
+        if live:
+            db.execute(
+                update(StrapiSession)
+                .where(
+                    StrapiSession.session_id.in_(live),
+                    StrapiSession.origin == self.origin,
+                    StrapiSession.status == ACTIVE,
+                )
+                .values(
+                    status=REVOKED,
+                    revoked_at=self.now_ms(),
+                    revoked_reason=reason,
+                    successor_sealed=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        db.commit()
+        return live
+
+    def sessions_of(
+        self, db: Session, user_id: str, *, device_id: str | None = None
+    ) -> list[StrapiSession]:
+        """The user's live sessions in this origin (or on one device), most recent use first."""
+        query = select(StrapiSession).where(
+            StrapiSession.user_id == user_id,
+            StrapiSession.origin == self.origin,
+            StrapiSession.status == ACTIVE,
+        )
+        if device_id is not None:
+            query = query.where(StrapiSession.device_id == device_id)
+        now = self.now_ms()
+        rows = db.execute(query.order_by(StrapiSession.last_used_at.desc())).scalars()
+        return [row for row in rows if row.is_live(now)]
+
+    def revoke_user(
+        self,
+        db: Session,
+        user_id: str,
+        reason: str,
+        *,
+        device_id: str | None = None,
+        keep: str | None = None,
+    ) -> list[str]:
+        """Revoke the user's sessions (one device's, or all but ``keep``)."""
+        query = select(StrapiSession.session_id).where(
+            StrapiSession.user_id == user_id,
+            StrapiSession.origin == self.origin,
+            StrapiSession.status == ACTIVE,
+        )
+        if device_id is not None:
+            query = query.where(StrapiSession.device_id == device_id)
+        ids = [sid for sid in db.execute(query).scalars() if sid != keep]
+        return self.revoke(db, ids, reason)
+
+    # -- purge -----------------------------------------------------------------
+
+    def purge(self, db: Session, *, batch_size: int = 1000, max_batches: int | None = None) -> int:
+        """Delete expired rows and rows revoked long ago, in batches; return how many."""
+        now = self.now_ms()
+        expired = or_(
+            StrapiSession.absolute_expires_at <= now,
+            StrapiSession.idle_expires_at <= now,
+            StrapiSession.revoked_at <= now - REVOKED_RETENTION_MS,
+        )
+        removed = 0
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            ids = list(
+                db.execute(
+                    select(StrapiSession.id)
+                    .where(StrapiSession.origin == self.origin, expired)
+                    .limit(batch_size)
+                ).scalars()
+            )
+            if not ids:
+                break
+            db.execute(
+                delete(StrapiSession)
+                .where(StrapiSession.id.in_(ids))
+                .execution_options(synchronize_session=False)
+            )
+            db.commit()
+            removed += len(ids)
+            batches += 1
+        db.rollback()
+        return removed

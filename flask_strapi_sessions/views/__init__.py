@@ -1,0 +1,1 @@
+"""The HTTP API: one blueprint per origin, built from that origin's settings."""

@@ -1,0 +1,265 @@
+"""What both origins' views share: body parsing, same-site checks, limits, token answers."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from flask import Response, jsonify, request
+
+from .. import cookies, sessions, tokens
+from ..errors import (
+    ForbiddenError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    ValidationError,
+    field_errors,
+)
+from ..guard import Principal, database_guard
+from ..models import StrapiSession
+from ..state import AppState, OriginRuntime, get_state
+from ..store import REVOKED_BY_USER
+from ..users import MAX_PASSWORD_CHARS, iso_time
+
+T = TypeVar("T")
+DEVICE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+# -- request bodies ---------------------------------------------------------------
+
+
+def read_body(state: AppState, *, allow_form: bool = False) -> dict[str, Any]:
+    """The request's JSON object (or form, where Strapi takes one); 4xx on anything else."""
+    limit = state.settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLargeError()
+    raw = request.stream.read(limit + 1) if request.content_length is None else request.get_data()
+    if len(raw) > limit:
+        raise PayloadTooLargeError()
+    if not raw.strip():
+        return {}
+    mimetype = request.mimetype
+    if allow_form and mimetype == "application/x-www-form-urlencoded":
+        return {key: value for key, value in request.form.items()}
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaTypeError()
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise ValidationError("Invalid JSON in request body") from None
+    if not isinstance(body, dict):
+        raise ValidationError("The request body must be a JSON object")
+    return body
+
+
+def text(
+    body: dict[str, Any],
+    name: str,
+    *,
+    required: bool = True,
+    max_length: int = 255,
+    min_length: int = 0,
+) -> str | None:
+    """A string field, checked; None when optional and absent."""
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise field_errors([(name, f"{name} is a required field")])
+        return None
+    if not isinstance(value, str):
+        raise field_errors([(name, f"{name} must be a `string` type")])
+    if len(value) > max_length:
+        raise field_errors([(name, f"{name} must be at most {max_length} characters")])
+    if len(value) < min_length:
+        raise field_errors([(name, f"{name} must be at least {min_length} characters")])
+    return value
+
+
+def require(body: dict[str, Any], *names: str) -> None:
+    """One 400 naming every missing field, as Strapi's "2 errors occurred"."""
+    missing = [(n, f"{n} is a required field") for n in names if body.get(n) in (None, "")]
+    if missing:
+        raise field_errors(missing)
+
+
+def password(body: dict[str, Any], name: str = "password", min_length: int = 6) -> str:
+    value = text(body, name, max_length=MAX_PASSWORD_CHARS, min_length=min_length)
+    assert value is not None
+    return value
+
+
+def email(body: dict[str, Any], name: str = "email", *, required: bool = True) -> str | None:
+    value = text(body, name, required=required)
+    if value is not None and not EMAIL.match(value):
+        raise field_errors([(name, f"{name} must be a valid email")])
+    return value.lower() if value else None
+
+
+def reject_unknown(body: dict[str, Any], allowed: Iterable[str]) -> None:
+    extra = sorted(set(body) - set(allowed))
+    if extra:
+        raise ValidationError(f"Invalid parameters: {', '.join(extra)}")
+
+
+def device_id(body: dict[str, Any]) -> str | None:
+    """The client's deviceId: bounded length and charset; None when absent."""
+    value = body.get("deviceId")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not DEVICE_ID.match(value):
+        raise field_errors(
+            [("deviceId", "deviceId must be 1-128 letters, digits, '-', '_', '.' or ':'")]
+        )
+    return value
+
+
+def scope(body: dict[str, Any]) -> str | None:
+    value = body.get("scope")
+    if value is None:
+        return None
+    if value != "all":
+        raise field_errors([("scope", "scope must be one of the following values: all")])
+    return "all"
+
+
+# -- request checks -----------------------------------------------------------------
+
+
+def client_ip() -> str:
+    """The peer address (apply ``ProxyFix`` behind a reverse proxy)."""
+    return request.remote_addr or "unknown"
+
+
+def refuse_cross_site(runtime: OriginRuntime) -> None:
+    """403 for a cookie-authenticated request sent by another site's page."""
+    origin = request.headers.get("Origin")
+    trusted = runtime.settings.trusted_origins
+    if origin is not None:
+        own = request.host_url.rstrip("/")
+        if origin == own or origin in trusted:
+            return
+        raise ForbiddenError("Cross-site request refused")
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        raise ForbiddenError("Cross-site request refused")
+
+
+def rate_limit(runtime: OriginRuntime, *keys: str) -> dict[str, str]:
+    """Count this request against the origin's credential-route limit."""
+    rule = runtime.settings.ratelimit
+    if not rule.enabled:
+        return {}
+    return get_state().limiter.hit(rule, runtime.name, request.path, client_ip(), *keys)
+
+
+def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Run a view under the database guard (outage → 503)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        with database_guard(get_state()):
+            return view(*args, **kwargs)
+
+    return wrapper
+
+
+# -- answers ------------------------------------------------------------------------
+
+
+def answer(payload: Any, headers: dict[str, str] | None = None, *, status: int = 200) -> Response:
+    """A JSON answer that caches nowhere (it may carry tokens)."""
+    response = jsonify(payload)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def access_token(state: AppState, runtime: OriginRuntime, session: StrapiSession) -> str:
+    """An access token for ``session``; it never outlives the session's absolute expiry."""
+    now = int(state.clock())
+    expires = min(now + runtime.settings.access_ttl, session.absolute_expires_at // 1000)
+    return tokens.sign_access(
+        runtime.settings.secret,
+        user_id=session.user_id,
+        session_id=session.session_id,
+        audience=runtime.name,
+        now=now,
+        expires_at=expires,
+    )
+
+
+def cookie_max_age(state: AppState, session: StrapiSession) -> int | None:
+    """Remember-me cookies last until the session's current expiry; others die with the browser."""
+    if session.type != "refresh":
+        return None
+    now_ms = int(state.clock() * 1000)
+    return max(0, (min(session.idle_expires_at, session.absolute_expires_at) - now_ms) // 1000)
+
+
+def set_cookie(
+    response: Response, state: AppState, runtime: OriginRuntime, session: StrapiSession, token: str
+) -> None:
+    cookies.set_refresh_cookie(
+        response,
+        runtime.settings.cookie,
+        token,
+        request_is_secure=request.is_secure,
+        max_age=cookie_max_age(state, session),
+    )
+
+
+def clear_cookie(response: Response, runtime: OriginRuntime) -> None:
+    cookies.clear_refresh_cookie(
+        response, runtime.settings.cookie, request_is_secure=request.is_secure
+    )
+
+
+def read_cookie(runtime: OriginRuntime) -> str | None:
+    return cookies.read_refresh_cookie(request.cookies, runtime.settings.cookie.name)
+
+
+def session_list(rows: list[StrapiSession], current_id: str | None) -> list[dict[str, Any]]:
+    """Strapi's session listing: current first, then by last use."""
+    items = [
+        {
+            "id": row.session_id,
+            "deviceId": row.device_id,
+            "deviceName": row.device_name,
+            "current": row.session_id == current_id,
+            "loginAt": iso_time(row.created_at),
+            "lastActiveAt": iso_time(row.last_used_at),
+        }
+        for row in rows
+    ]
+    current = [item for item in items if item["current"]]
+    rest = sorted(
+        (item for item in items if not item["current"]),
+        key=lambda item: str(item["lastActiveAt"]),
+        reverse=True,
+    )
+    return current + rest
+
+
+def own_sessions(runtime: OriginRuntime, principal: Principal) -> Response:
+    """The answer listing the principal's own live sessions."""
+    assert principal.session is not None
+    rows = sessions.list_sessions(runtime.name, principal.session.user_id)
+    return answer({"data": session_list(rows, principal.session.session_id)})
+
+
+def delete_own_session(runtime: OriginRuntime, principal: Principal, session_id: str) -> Response:
+    """Revoke one of the principal's own sessions; anyone else's is "not found"."""
+    assert principal.session is not None
+    user_id = principal.session.user_id
+    owned = {row.session_id for row in sessions.list_sessions(runtime.name, user_id)}
+    if session_id not in owned:
+        raise NotFoundError("Session not found")
+    sessions.revoke(runtime.name, [session_id], REVOKED_BY_USER, user_id=user_id)
+    return answer({"data": {}})
