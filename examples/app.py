@@ -44,6 +44,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get(
         "SQLALCHEMY_DATABASE_URI", f"sqlite:///{Path(app.instance_path) / 'demo.sqlite'}"
     )
+    # the page shows off sessions, so the demo runs the content API in refresh mode
+    # unless told otherwise (the extension's own default is legacy-support, as Strapi's)
+    app.config["UP_JWT_MANAGEMENT"] = os.environ.get("UP_JWT_MANAGEMENT", "refresh")
     app.config.update(config or {})
     for key in ("ADMIN_JWT_SECRET", "JWT_SECRET"):
         if not app.config.get(key) and not os.environ.get(key):
