@@ -47,6 +47,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # the page shows off sessions, so the demo runs the content API in refresh mode
     # unless told otherwise (the extension's own default is legacy-support, as Strapi's)
     app.config["UP_JWT_MANAGEMENT"] = os.environ.get("UP_JWT_MANAGEMENT", "refresh")
+    # keep each origin's refresh cookie to its own prefix, as the admin one is by default
+    # (``/admin``): the content-API cookie then never travels with admin requests
+    app.config["UP_SESSIONS_COOKIE_PATH"] = os.environ.get("UP_SESSIONS_COOKIE_PATH", "/api")
     app.config.update(config or {})
     for key in ("ADMIN_JWT_SECRET", "JWT_SECRET"):
         if not app.config.get(key) and not os.environ.get(key):

@@ -16,6 +16,18 @@ strapi_cli = AppGroup("strapi", help="Flask-Strapi-Sessions: users and sessions.
 ORIGINS = click.Choice([ADMIN, USERS_PERMISSIONS])
 
 
+def _require_sessions(origin: str) -> None:
+    """A clear CLI error, not a traceback, for an origin without session rows."""
+    settings = get_state().settings.for_origin(origin)
+    if not settings.enabled:
+        raise click.ClickException(f"the {origin!r} origin is disabled on this app")
+    if not settings.sessions_enabled:
+        raise click.ClickException(
+            f"{origin!r} is in legacy-support mode: it has no sessions "
+            "(set UP_JWT_MANAGEMENT=refresh to use sessions)"
+        )
+
+
 @strapi_cli.command("init-db")
 def init_db() -> None:
     """Create the extension's tables (and the app's) with db.create_all()."""
@@ -31,6 +43,8 @@ def init_db() -> None:
 def create_admin(email: str, firstname: str, lastname: str | None, password: str) -> None:
     """Create an admin user."""
     state = get_state()
+    if not state.settings.admin.enabled:
+        raise click.ClickException("the 'admin' origin is disabled on this app (ADMIN_ENABLED)")
     users = state.admin.users
     db = state.session
     if len(password) < 8:
@@ -58,6 +72,7 @@ def sessions_group() -> None:
 @click.option("--user", "user_id", required=True, help="the user's id")
 def list_command(origin: str, user_id: str) -> None:
     """List a user's live sessions."""
+    _require_sessions(origin)
     rows = sessions.list_sessions(origin, user_id)
     if not rows:
         click.echo("No live sessions.")
@@ -77,6 +92,7 @@ def revoke_command(origin: str, user_id: str | None, session_ids: tuple[str, ...
     """Revoke sessions by id, or all of one user's with --user."""
     if not session_ids and user_id is None:
         raise click.UsageError("give session ids or --user")
+    _require_sessions(origin)
     done = sessions.revoke(origin, list(session_ids), OPERATOR) if session_ids else []
     if user_id is not None:
         done += sessions.revoke_user_sessions(origin, user_id, OPERATOR)

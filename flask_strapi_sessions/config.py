@@ -35,6 +35,9 @@ PLACEHOLDER_SECRETS = frozenset(
         "adminjwtsecret",
         "mysecret",
         "password",
+        # the README's own examples
+        "…32+ random bytes…",
+        "…another 32+ random bytes…",
     }
 )
 MIN_SECRET_BYTES = 16
@@ -234,10 +237,10 @@ def _optional_bool(key: str, value: Any) -> bool | None:
 
 
 def _prefix(key: str, value: Any) -> str:
-    text = parse_text(key, value).rstrip("/")
+    text = parse_text(key, value)
     if not text.startswith("/"):
         raise _fail(key, value, "must start with '/'", "a URL path such as /api")
-    return text
+    return text.rstrip("/")  # "/" (mount at the root) becomes ""
 
 
 def _check_secret(key: str, secret: str, *, debug: bool) -> None:
@@ -370,18 +373,20 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
             admin_idle_refresh,
         )
 
+    admin_prefix = r.get("ADMIN_URL_PREFIX", "/admin", _prefix)
     admin = OriginSettings(
         origin=ADMIN,
         enabled=admin_enabled,
         secret=admin_secret,
-        url_prefix=r.get("ADMIN_URL_PREFIX", "/admin", _prefix),
+        url_prefix=admin_prefix,
         access_ttl=admin_access,
         max_refresh_ttl=admin_max_refresh,
         idle_refresh_ttl=admin_idle_refresh,
         max_session_ttl=admin_max_session,
         idle_session_ttl=admin_idle_session,
         rotation_grace=_grace(r, "ADMIN_SESSIONS_ROTATION_GRACE"),
-        cookie=_cookie(r, "ADMIN_COOKIE", "strapi_admin_refresh", "/admin", None),
+        # the cookie must reach <prefix>/access-token, so its path follows the prefix
+        cookie=_cookie(r, "ADMIN_COOKIE", "strapi_admin_refresh", admin_prefix or "/", None),
         ratelimit=_ratelimit(r, "ADMIN", 5, 300, by_email=True),
         trusted_origins=r.get("ADMIN_TRUSTED_ORIGINS", (), parse_list),
         session_check_interval=r.get("ADMIN_SESSIONS_CHECK_INTERVAL", 0.0, _check_interval),

@@ -37,12 +37,19 @@ def set_refresh_cookie(
     *,
     request_is_secure: bool,
     max_age: int | None,
+    now: float | None = None,
 ) -> None:
-    """Set the refresh cookie; ``max_age=None`` makes it a browser-session cookie."""
+    """Set the refresh cookie; ``max_age=None`` makes it a browser-session cookie.
+
+    ``now`` (epoch seconds, the extension's clock) dates ``Expires``; without it
+    Werkzeug uses the system time.
+    """
+    expires = None if max_age is None or now is None else int(now) + max_age
     response.set_cookie(
         cookie.name,
         token,
         max_age=max_age,
+        expires=expires,
         **attributes(cookie, request_is_secure=request_is_secure),
     )
 

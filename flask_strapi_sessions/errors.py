@@ -50,9 +50,13 @@ class StrapiError(HTTPException):
         environ: Any = None,
         scope: Any = None,
     ) -> Response:
-        headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Cache-Control", "no-store"),
+            ("Pragma", "no-cache"),
+        ]
         headers.extend(self.extra_headers.items())
-        return Response(json.dumps(self.body()), self.code or 400, headers)
+        return Response(json.dumps(self.body(), separators=(",", ":")), self.code or 400, headers)
 
 
 class ValidationError(StrapiError):

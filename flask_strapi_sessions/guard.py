@@ -9,10 +9,10 @@ the imperative twin for code that is not a view.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from typing import Any, TypeVar, cast, overload
 
 from flask import current_app, g, request
@@ -21,23 +21,72 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.local import LocalProxy
 
 from . import tokens
-from .config import USERS_PERMISSIONS
+from .config import ADMIN, USERS_PERMISSIONS
 from .errors import ForbiddenError, ServiceUnavailableError, UnauthorizedError, bearer_challenge
 from .models import StrapiSession
+from .session_check import Snapshot
 from .state import AppState, OriginRuntime, get_state
+from .users import UserStore
 
 logger = logging.getLogger("flask_strapi_sessions")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who made this request: origin, user, their live session (None in legacy mode)."""
+_UNSET: Any = object()
 
-    origin: str
-    user: Any
-    session: StrapiSession | None
-    claims: tokens.AccessClaims
+
+class Principal:
+    """Who made this request: origin, user, their live session (None in legacy mode).
+
+    The guard checks the session and the user in one query; the user *object* is
+    loaded through the user store only when something reads :attr:`user`, and the
+    session object is built from the row already read when something reads
+    :attr:`session`.
+    """
+
+    __slots__ = ("_db", "_session", "_snapshot", "_user", "_users", "claims", "origin")
+
+    def __init__(
+        self,
+        origin: str,
+        user: Any = _UNSET,
+        session: StrapiSession | None = _UNSET,
+        claims: tokens.AccessClaims | None = None,
+        *,
+        snapshot: Snapshot | None = None,
+        users: UserStore | None = None,
+        db: Any = None,
+    ) -> None:
+        self.origin = origin
+        self.claims = cast(tokens.AccessClaims, claims)
+        self._user = user
+        self._session = session
+        self._snapshot = snapshot
+        self._users = users
+        self._db = db
+
+    @property
+    def user(self) -> Any:
+        """The user, loaded by the origin's user store on first use (401 if gone since)."""
+        if self._user is _UNSET:
+            assert self._users is not None
+            user = self._users.get(self._db, self.claims.user_id)
+            if user is None or not self._users.is_active(user):
+                raise unauthorized()
+            self._user = user
+        return self._user
+
+    @property
+    def session(self) -> StrapiSession | None:
+        """The session row (detached), or None for a legacy-support token."""
+        if self._session is _UNSET:
+            assert self._snapshot is not None
+            self._session = self._snapshot.session_row()
+        session: StrapiSession | None = self._session
+        return session
+
+    def __repr__(self) -> str:
+        return f"<Principal {self.origin} user={self.claims.user_id}>"
 
 
 @contextmanager
@@ -58,7 +107,10 @@ def unauthorized(message: str | None = None) -> UnauthorizedError:
 
 def bearer_token() -> str | None:
     """The token of an ``Authorization: Bearer …`` header (scheme in any case)."""
-    header = request.headers.get("Authorization")
+    return _bearer(request.environ.get("HTTP_AUTHORIZATION"))
+
+
+def _bearer(header: str | None) -> str | None:
     if not header:
         return None
     scheme, _, token = header.partition(" ")
@@ -68,25 +120,35 @@ def bearer_token() -> str | None:
 
 
 def _verify(runtime: OriginRuntime, state: AppState, token: str) -> Principal:
-    settings = runtime.settings
-    kind: tokens.TokenKind = "access" if settings.sessions_enabled else "legacy"
+    """Check ``token``, its session and its user; 401 on any failure, 503 if the DB is down."""
+    check = runtime.check
+    now = state.clock()
     try:
-        claims = tokens.verify_jwt(
-            token, settings.secret, kind=kind, audience=settings.origin, now=state.clock()
-        )
+        claims = check.claims(token, now)
     except tokens.InvalidToken:
         raise unauthorized() from None
     db = state.session
     with database_guard(state):
-        session = None
-        if claims.session_id is not None:
-            session = runtime.sessions.live_session(db, claims.session_id, claims.user_id)
-            if session is None:
-                raise unauthorized()
-        user = runtime.users.get(db, claims.user_id)
-        if user is None or not runtime.users.is_active(user):
+        snapshot = check.snapshot(db, claims)
+        if snapshot is None:
             raise unauthorized()
-    return Principal(settings.origin, user, session, claims)
+        if claims.session_id is not None and not snapshot.session_live(
+            claims.user_id, round(now * 1000)
+        ):
+            raise unauthorized()
+        principal = Principal(
+            runtime.settings.origin,
+            claims=claims,
+            session=_UNSET if claims.session_id is not None else None,
+            snapshot=snapshot,
+            users=runtime.users,
+            db=db,
+        )
+        if snapshot.user_active is None:
+            principal.user  # noqa: B018 (the user store loads and judges the user now)
+        elif not snapshot.user_active:
+            raise unauthorized()
+    return principal
 
 
 def authenticate(origin: str = USERS_PERMISSIONS, *, optional: bool = False) -> Principal | None:
@@ -94,13 +156,16 @@ def authenticate(origin: str = USERS_PERMISSIONS, *, optional: bool = False) -> 
 
     The result is cached on ``g`` per origin, so a view and its decorators verify once.
     """
-    cache: dict[str, Principal] = g.setdefault("_strapi_principals", {})
-    if origin in cache:
-        cached: Principal = cache[origin]
-        g._strapi_principal = cached
+    app_g = g._get_current_object()
+    cache: dict[str, Principal] | None = getattr(app_g, "_strapi_principals", None)
+    if cache is None:
+        cache = app_g._strapi_principals = {}
+    elif origin in cache:
+        cached = cache[origin]
+        app_g._strapi_principal = cached
         return cached
     state = get_state()
-    runtime = state.origin(origin)
+    runtime = state.admin if origin == ADMIN else state.up
     if not runtime.settings.enabled:
         raise RuntimeError(f"the {origin!r} origin is disabled on this app")
     token = bearer_token()
@@ -110,7 +175,7 @@ def authenticate(origin: str = USERS_PERMISSIONS, *, optional: bool = False) -> 
         raise unauthorized()
     principal = _verify(runtime, state, token)
     cache[origin] = principal
-    g._strapi_principal = principal
+    app_g._strapi_principal = principal
     return principal
 
 
@@ -137,13 +202,17 @@ def login_required(
     role_set = tuple(roles)
 
     def decorate(fn: F) -> F:
+        is_async = inspect.iscoroutinefunction(fn)
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if request.method != "OPTIONS":
                 principal = cast(Principal, authenticate(origin))
                 if role_set:
                     _check_roles(get_state().origin(origin), principal.user, role_set)
-            return current_app.ensure_sync(fn)(*args, **kwargs)
+            if is_async:
+                return current_app.ensure_sync(fn)(*args, **kwargs)
+            return fn(*args, **kwargs)
 
         return cast(F, wrapper)
 

@@ -8,7 +8,7 @@ Times are integer epoch milliseconds, as in Strapi's table.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, MetaData, String
+from sqlalchemy import BigInteger, Boolean, Index, Integer, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -45,7 +45,7 @@ class StrapiSession(Base):
     __tablename__ = "strapi_sessions"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    session_id: Mapped[str] = mapped_column(String(32), unique=True)
+    session_id: Mapped[str] = mapped_column(String(32))
     origin: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str] = mapped_column(String(64))
     device_id: Mapped[str] = mapped_column(String(128))
@@ -66,7 +66,10 @@ class StrapiSession(Base):
     user_agent: Mapped[str | None] = mapped_column(String(512))
     ip: Mapped[str | None] = mapped_column(String(64))
 
+    # Constraint names are spelled out: a copy of the table in the app's metadata keeps
+    # them, so db.create_all() and the shipped migrations build the same schema.
     __table_args__ = (
+        UniqueConstraint("session_id", name="uq_strapi_sessions_session_id"),
         Index("ix_strapi_sessions_user", "user_id", "origin", "status"),
         Index("ix_strapi_sessions_absolute_expires_at", "absolute_expires_at"),
         Index("ix_strapi_sessions_idle_expires_at", "idle_expires_at"),
@@ -86,11 +89,16 @@ class UpUser(Base):
     """The bundled content-API (users-permissions) user."""
 
     __tablename__ = "up_users"
+    __table_args__ = (
+        UniqueConstraint("document_id", name="uq_up_users_document_id"),
+        UniqueConstraint("username", name="uq_up_users_username"),
+        UniqueConstraint("email", name="uq_up_users_email"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    document_id: Mapped[str] = mapped_column(String(32), unique=True)
-    username: Mapped[str] = mapped_column(String(255), unique=True)
-    email: Mapped[str] = mapped_column(String(255), unique=True)
+    document_id: Mapped[str] = mapped_column(String(32))
+    username: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(255))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     provider: Mapped[str] = mapped_column(String(64), default="local")
     confirmed: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -103,13 +111,17 @@ class AdminUser(Base):
     """The bundled admin (back-office) user."""
 
     __tablename__ = "admin_users"
+    __table_args__ = (
+        UniqueConstraint("document_id", name="uq_admin_users_document_id"),
+        UniqueConstraint("email", name="uq_admin_users_email"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    document_id: Mapped[str] = mapped_column(String(32), unique=True)
+    document_id: Mapped[str] = mapped_column(String(32))
     firstname: Mapped[str | None] = mapped_column(String(255))
     lastname: Mapped[str | None] = mapped_column(String(255))
     username: Mapped[str | None] = mapped_column(String(255))
-    email: Mapped[str] = mapped_column(String(255), unique=True)
+    email: Mapped[str] = mapped_column(String(255))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -17,7 +17,7 @@ from .config import USERS_PERMISSIONS
 from .device import device_name
 from .models import StrapiSession
 from .state import OriginRuntime, get_state
-from .store import LOGOUT, REUSE, Issued, RefreshRefused
+from .store import LOGOUT, REUSE, USER_BLOCKED, Issued, RefreshRefused
 
 logger = logging.getLogger("flask_strapi_sessions")
 
@@ -104,7 +104,7 @@ def refresh(origin: str, refresh_token: str) -> tuple[Issued, Any]:
         raise
     user = runtime.users.get(db, issued.session.user_id)
     if user is None or not runtime.users.is_active(user):
-        revoke(origin, [issued.session.session_id], "user-inactive", user_id=issued.session.user_id)
+        revoke(origin, [issued.session.session_id], USER_BLOCKED, user_id=issued.session.user_id)
         raise RefreshRefused()
     signals.session_refreshed.send(
         _sender(),

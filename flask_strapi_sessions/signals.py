@@ -14,8 +14,10 @@ and keyword arguments:
 ``user_logged_out``
     ``origin``, ``user_id``, ``session_ids`` — after a logout revoked sessions.
 ``session_revoked``
-    ``origin``, ``user_id``, ``session_ids``, ``reason`` — after any revocation (logout,
-    password change, operator, reuse detection, user blocked).
+    ``origin``, ``user_id``, ``session_ids``, ``reason`` — after any revocation; ``reason``
+    is ``"logout"``, ``"password-change"``, ``"operator"`` (CLI or Python API),
+    ``"reuse-detected"``, ``"user-blocked"`` (a blocked or deleted user tried to refresh)
+    or ``"revoked-by-user"`` (the user ended one of their own sessions).
 ``refresh_token_reused``
     ``origin``, ``user_id``, ``session_id`` — a rotated refresh token was presented again
     outside the grace window; the session has been revoked.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from .config import ADMIN, OriginSettings, Settings
 from .ratelimit import RateLimiter
+from .session_check import SessionCheck
 from .store import Clock, SessionStore
 from .users import PasswordHasher, UserStore
 
@@ -19,11 +20,15 @@ EXTENSION_KEY = "strapi_sessions"
 
 @dataclass(frozen=True)
 class OriginRuntime:
-    """What one origin needs at request time: settings, session store, user store."""
+    """What one origin needs at request time: settings, stores, and the request check."""
 
     settings: OriginSettings
     sessions: SessionStore
     users: UserStore
+    check: SessionCheck = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "check", SessionCheck(self.settings, self.sessions, self.users))
 
     @property
     def name(self) -> str:

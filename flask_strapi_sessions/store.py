@@ -15,7 +15,7 @@ import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from . import tokens
@@ -62,7 +62,8 @@ class SessionStore:
         self.clock = clock
 
     def now_ms(self) -> int:
-        return int(self.clock() * 1000)
+        # round, not truncate: (1800000000.1 + 10.001) * 1000 is 1800000010100.9998
+        return round(self.clock() * 1000)
 
     # -- create ----------------------------------------------------------------
 
@@ -96,7 +97,7 @@ class SessionStore:
             last_used_at=now,
             idle_expires_at=now + idle * 1000,
             absolute_expires_at=now + maximum * 1000,
-            user_agent=(user_agent or "")[:512] or None,
+            user_agent=(user_agent or "").replace("\x00", "")[:512] or None,
             ip=(ip or "")[:64] or None,
         )
         db.add(row)
@@ -190,7 +191,8 @@ class SessionStore:
         if row.status != ACTIVE:
             raise RefreshRefused()
         in_grace = (
-            row.previous_token_hash is not None
+            self.settings.rotation_grace > 0  # 0 disables grace, even within the same ms
+            and row.previous_token_hash is not None
             and hmac.compare_digest(row.previous_token_hash, parsed.token_hash)
             and row.rotated_at is not None
             and row.successor_sealed is not None
@@ -337,32 +339,50 @@ class SessionStore:
     # -- purge -----------------------------------------------------------------
 
     def purge(self, db: Session, *, batch_size: int = 1000, max_batches: int | None = None) -> int:
-        """Delete expired rows and rows revoked long ago, in batches; return how many."""
-        now = self.now_ms()
-        expired = or_(
-            StrapiSession.absolute_expires_at <= now,
-            StrapiSession.idle_expires_at <= now,
-            StrapiSession.revoked_at <= now - REVOKED_RETENTION_MS,
-        )
+        """Delete expired rows and rows revoked long ago, in batches; return how many.
+
+        Each batch is at most ``batch_size`` rows deleted in its own short transaction,
+        so memory stays bounded and logins are never locked out for long.
+        """
         removed = 0
         batches = 0
         while max_batches is None or batches < max_batches:
-            ids = list(
-                db.execute(
-                    select(StrapiSession.id)
-                    .where(StrapiSession.origin == self.origin, expired)
-                    .limit(batch_size)
-                ).scalars()
-            )
+            ids = self._purgeable_ids(db, batch_size)
             if not ids:
                 break
-            db.execute(
+            result = db.execute(
                 delete(StrapiSession)
                 .where(StrapiSession.id.in_(ids))
                 .execution_options(synchronize_session=False)
             )
             db.commit()
-            removed += len(ids)
+            # a concurrent purge may have taken some of these rows already
+            removed += result.rowcount  # type: ignore[attr-defined]
             batches += 1
         db.rollback()
         return removed
+
+    def _purgeable_ids(self, db: Session, limit: int) -> list[int]:
+        """Ids of up to ``limit`` rows to purge.
+
+        One query per condition, each a range on its own indexed column: a single query
+        OR-ing the three makes some planners scan the whole table.
+        """
+        now = self.now_ms()
+        conditions = (
+            StrapiSession.idle_expires_at <= now,
+            StrapiSession.absolute_expires_at <= now,
+            StrapiSession.revoked_at <= now - REVOKED_RETENTION_MS,
+        )
+        ids: dict[int, None] = {}
+        for condition in conditions:
+            wanted = limit - len(ids)
+            if wanted <= 0:
+                break
+            found = db.execute(
+                select(StrapiSession.id)
+                .where(condition, StrapiSession.origin == self.origin)
+                .limit(wanted)
+            ).scalars()
+            ids.update(dict.fromkeys(found))
+        return list(ids)

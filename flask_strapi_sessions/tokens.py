@@ -62,7 +62,7 @@ def _b64decode(segment: str) -> bytes:
 def _load_json(segment: str) -> dict[str, Any]:
     try:
         value = json.loads(_b64decode(segment))
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise InvalidToken("bad json") from None
     if not isinstance(value, dict):
         raise InvalidToken("not an object")
@@ -178,10 +178,15 @@ def parse_refresh_token(secret: str, token: str) -> RefreshToken:
     """Check a refresh token's MAC and shape; raise InvalidToken when it is not ours."""
     if not isinstance(token, str) or not 0 < len(token) <= 512 or not token.isascii():
         raise InvalidToken("size")
+    signer = _signer(secret)
     try:
-        body = _signer(secret).unsign(token).decode("ascii")
+        body = signer.unsign(token).decode("ascii")
     except BadSignature:
         raise InvalidToken("signature") from None
+    # base64 leaves spare bits in the MAC's last character: several strings carry the
+    # same MAC. Only the one we issued counts, or a variant could pass for an ancestor.
+    if not hmac.compare_digest(signer.sign(body).decode("ascii"), token):
+        raise InvalidToken("signature")
     session_id, generation, _random = body.split(".")
     return RefreshToken(session_id, int(generation), hash_refresh_token(token))
 

@@ -93,9 +93,13 @@ class UserStore:
     def find_for_login(self, db: Session, identifier: str) -> Any | None:
         """The user a login identifier names: the e-mail, compared case-insensitively."""
         column = self.model.email
-        return db.execute(
+        user = db.execute(
             select(self.model).where(func.lower(column) == identifier.lower()).limit(1)
         ).scalar_one_or_none()
+        # MySQL/MariaDB collations ignore trailing spaces: confirm the match here
+        if user is None or str(user.email).lower() != identifier.lower():
+            return None
+        return user
 
     def user_id(self, user: Any) -> str:
         return str(user.id)
@@ -129,6 +133,10 @@ class UserStore:
 
     def set_password_hash(self, user: Any, password_hash: str) -> None:
         user.password_hash = password_hash
+        self.touch(user)
+
+    def touch(self, user: Any) -> None:
+        """Record that the user changed (``updated_at``, when the model has it)."""
         if hasattr(user, "updated_at"):
             user.updated_at = _stamp_like(getattr(user, "updated_at", None))
 
@@ -197,15 +205,21 @@ class ContentUserStore(UserStore):
         by_email = super().find_for_login(db, identifier)
         if by_email is not None:
             return by_email
-        return db.execute(
+        user = db.execute(
             select(self.model).where(self.model.username == identifier).limit(1)
         ).scalar_one_or_none()
+        # the username must match exactly; MySQL/MariaDB collations ignore case
+        if user is None or user.username != identifier:
+            return None
+        return user
 
     def is_taken(self, db: Session, fields: dict[str, str]) -> bool:
         return (
             super().find_for_login(db, fields["email"]) is not None
             or db.execute(
-                select(self.model.id).where(self.model.username == fields["username"]).limit(1)
+                select(self.model.id)
+                .where(func.lower(self.model.username) == fields["username"].lower())
+                .limit(1)
             ).first()
             is not None
         )

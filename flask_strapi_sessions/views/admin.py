@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 from sqlalchemy.exc import IntegrityError
 
-from .. import sessions
+from .. import cors, sessions
 from ..config import ADMIN
 from ..errors import ApplicationError, ValidationError, field_errors
 from ..guard import Principal, authenticate, unauthorized
@@ -155,14 +155,11 @@ def access_token() -> Response:
     if token is None:
         raise unauthorized("Missing refresh token")
     common.refuse_cross_site(runtime)
-    common.read_body(state)
+    common.read_body(state, json_only=True)
     try:
         issued, _user = sessions.refresh(runtime.name, token)
     except RefreshRefused:
-        # the cookie is dead: tell the browser to drop it
-        refused: Response = unauthorized("Invalid refresh token").get_response()
-        common.clear_cookie(refused, runtime)
-        return refused
+        return common.refresh_refused(runtime, clear_cookie=True)
     response = common.answer(
         {"data": {"token": common.access_token(state, runtime, issued.session)}}
     )
@@ -206,7 +203,8 @@ def update_me() -> Response:
     changes: dict[str, Any] = {}
     for field in PROFILE_FIELDS:
         if field in body:
-            changes[field] = common.text(body, field, required=False)
+            # firstname is required at registration, so it cannot be emptied later
+            changes[field] = common.text(body, field, required=field == "firstname")
     if "email" in body:
         changes["email"] = common.email(body)
     new_password = None
@@ -218,6 +216,8 @@ def update_me() -> Response:
             raise ValidationError("Current password is invalid")
     for field, value in changes.items():
         setattr(user, "prefered_language" if field == "preferedLanguage" else field, value)
+    if changes:
+        runtime.users.touch(user)
     if new_password is not None:
         runtime.users.set_password_hash(user, state.hasher.hash(new_password))
     try:
@@ -262,4 +262,5 @@ def blueprint(runtime: OriginRuntime) -> Blueprint:
     ]
     for rule, view, methods in routes:
         bp.add_url_rule(rule, view.__name__, common.guarded(view), methods=methods)
+    bp.after_request(cors.after_request(runtime.settings))
     return bp

@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 from flask import Response, jsonify, request
 
@@ -19,7 +21,7 @@ from ..errors import (
     ValidationError,
     field_errors,
 )
-from ..guard import Principal, database_guard
+from ..guard import Principal, database_guard, unauthorized
 from ..models import StrapiSession
 from ..state import AppState, OriginRuntime, get_state
 from ..store import REVOKED_BY_USER
@@ -33,8 +35,21 @@ EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 # -- request bodies ---------------------------------------------------------------
 
 
-def read_body(state: AppState, *, allow_form: bool = False) -> dict[str, Any]:
-    """The request's JSON object (or form, where Strapi takes one); 4xx on anything else."""
+def _is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or mimetype.endswith("+json")
+
+
+def read_body(
+    state: AppState, *, allow_form: bool = False, json_only: bool = False
+) -> dict[str, Any]:
+    """The request's JSON object (or form, where Strapi takes one); 4xx on anything else.
+
+    ``json_only`` is for cookie-authenticated requests: a declared non-JSON type is refused
+    even with an empty body, because forms and ``text/plain`` are what another site's page
+    can send without a CORS preflight.
+    """
+    if json_only and request.mimetype and not _is_json(request.mimetype):
+        raise UnsupportedMediaTypeError()
     limit = state.settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLargeError()
@@ -45,13 +60,20 @@ def read_body(state: AppState, *, allow_form: bool = False) -> dict[str, Any]:
         return {}
     mimetype = request.mimetype
     if allow_form and mimetype == "application/x-www-form-urlencoded":
-        return {key: value for key, value in request.form.items()}
-    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        try:  # parsed from the bytes read above, so chunked bodies work too
+            return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError:
+            raise ValidationError("Invalid form body") from None
+    if mimetype and not _is_json(mimetype):
         raise UnsupportedMediaTypeError()
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise ValidationError("Invalid JSON in request body") from None
+    try:  # a "\ud800" escape parses to a lone surrogate that no database or hash can encode
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("Invalid Unicode in request body") from None
     if not isinstance(body, dict):
         raise ValidationError("The request body must be a JSON object")
     return body
@@ -73,6 +95,8 @@ def text(
         return None
     if not isinstance(value, str):
         raise field_errors([(name, f"{name} must be a `string` type")])
+    if "\x00" in value:  # PostgreSQL text cannot hold NUL; nobody needs one
+        raise field_errors([(name, f"{name} must not contain NUL characters")])
     if len(value) > max_length:
         raise field_errors([(name, f"{name} must be at most {max_length} characters")])
     if len(value) < min_length:
@@ -87,6 +111,17 @@ def require(body: dict[str, Any], *names: str) -> None:
         raise field_errors(missing)
 
 
+def username(body: dict[str, Any], name: str = "username") -> str:
+    """A username: 3+ characters, printable, no leading or trailing spaces."""
+    value = text(body, name, min_length=3)
+    assert value is not None
+    if value != value.strip() or any(unicodedata.category(c)[0] == "C" for c in value):
+        raise field_errors(
+            [(name, f"{name} must be printable, without leading or trailing spaces")]
+        )
+    return value
+
+
 def password(body: dict[str, Any], name: str = "password", min_length: int = 6) -> str:
     value = text(body, name, max_length=MAX_PASSWORD_CHARS, min_length=min_length)
     assert value is not None
@@ -95,7 +130,7 @@ def password(body: dict[str, Any], name: str = "password", min_length: int = 6) 
 
 def email(body: dict[str, Any], name: str = "email", *, required: bool = True) -> str | None:
     value = text(body, name, required=required)
-    if value is not None and not EMAIL.match(value):
+    if value is not None and not EMAIL.fullmatch(value):
         raise field_errors([(name, f"{name} must be a valid email")])
     return value.lower() if value else None
 
@@ -111,7 +146,7 @@ def device_id(body: dict[str, Any]) -> str | None:
     value = body.get("deviceId")
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not DEVICE_ID.match(value):
+    if not isinstance(value, str) or not DEVICE_ID.fullmatch(value):
         raise field_errors(
             [("deviceId", "deviceId must be 1-128 letters, digits, '-', '_', '.' or ':'")]
         )
@@ -212,6 +247,7 @@ def set_cookie(
         token,
         request_is_secure=request.is_secure,
         max_age=cookie_max_age(state, session),
+        now=state.clock(),
     )
 
 
@@ -219,6 +255,16 @@ def clear_cookie(response: Response, runtime: OriginRuntime) -> None:
     cookies.clear_refresh_cookie(
         response, runtime.settings.cookie, request_is_secure=request.is_secure
     )
+
+
+def refresh_refused(runtime: OriginRuntime, *, clear_cookie: bool) -> Response:
+    """401 "Invalid refresh token"; a refused cookie is cleared so the browser drops it."""
+    response: Response = unauthorized("Invalid refresh token").get_response()
+    if clear_cookie:
+        cookies.clear_refresh_cookie(
+            response, runtime.settings.cookie, request_is_secure=request.is_secure
+        )
+    return response
 
 
 def read_cookie(runtime: OriginRuntime) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 from sqlalchemy.exc import IntegrityError
 
-from .. import sessions
+from .. import cors, sessions
 from ..config import USERS_PERMISSIONS
 from ..errors import ApplicationError, BadRequestError, NotFoundError, ValidationError
 from ..guard import Principal, authenticate, unauthorized
@@ -60,9 +60,6 @@ def _logged_in(
             expires_in=runtime.settings.legacy_expires_in,
         )
         return common.answer({"jwt": jwt, "user": user_json}, headers)
-    cookie_mode = _cookie_mode(runtime)
-    if cookie_mode:
-        common.refuse_cross_site(runtime)
     issued = sessions.open_session(
         runtime.name,
         user,
@@ -70,6 +67,7 @@ def _logged_in(
         user_agent=request.user_agent.string,
         ip=common.client_ip(),
     )
+    cookie_mode = _cookie_mode(runtime)
     return _token_answer(state, runtime, issued, {"user": user_json}, headers, cookie_mode)
 
 
@@ -95,6 +93,9 @@ def login() -> Response:
     """``POST /auth/local``: identifier (e-mail or username) and password."""
     state, runtime = _runtime()
     headers = common.rate_limit(runtime)
+    cookie_mode = _cookie_mode(runtime)
+    if cookie_mode and runtime.settings.sessions_enabled:
+        common.refuse_cross_site(runtime)
     body = common.read_body(state, allow_form=True)
     common.require(body, "identifier", "password")
     identifier = common.text(body, "identifier")
@@ -116,11 +117,13 @@ def register() -> Response:
     """``POST /auth/local/register``: username, email, password."""
     state, runtime = _runtime()
     headers = common.rate_limit(runtime)
+    if _cookie_mode(runtime) and runtime.settings.sessions_enabled:
+        common.refuse_cross_site(runtime)  # before anything is written
     body = common.read_body(state, allow_form=True)
     common.reject_unknown(body, ("username", "email", "password", "deviceId"))
     common.require(body, "username", "email", "password")
     fields = {
-        "username": common.text(body, "username"),
+        "username": common.username(body),
         "email": common.email(body),
     }
     password = common.password(body)
@@ -147,7 +150,7 @@ def refresh() -> Response:
     from_cookie = token is not None
     if from_cookie:
         common.refuse_cross_site(runtime)
-        body = common.read_body(state)
+        common.read_body(state, json_only=True)
     else:
         body = common.read_body(state)
         value = body.get("refreshToken")
@@ -158,7 +161,7 @@ def refresh() -> Response:
     try:
         issued, _user = sessions.refresh(runtime.name, token)
     except RefreshRefused:
-        raise unauthorized(INVALID_REFRESH) from None
+        return common.refresh_refused(runtime, clear_cookie=from_cookie)
     cookie_mode = from_cookie or _cookie_mode(runtime)
     return _token_answer(state, runtime, issued, {}, {}, cookie_mode)
 
@@ -170,9 +173,6 @@ def logout() -> Response:
     cookie = common.read_cookie(runtime)
     if cookie is not None:
         common.refuse_cross_site(runtime)
-    body = common.read_body(state)
-    device_id = common.device_id(body)
-    everywhere = common.scope(body) == "all"
     principal = authenticate(USERS_PERMISSIONS, optional=True)
     if principal is not None and principal.session is not None:
         user_id, current = principal.session.user_id, principal.session.session_id
@@ -181,6 +181,9 @@ def logout() -> Response:
         if session is None:
             raise unauthorized()
         user_id, current = session.user_id, session.session_id
+    body = common.read_body(state, json_only=cookie is not None)
+    device_id = common.device_id(body)
+    everywhere = common.scope(body) == "all"
     sessions.logout(runtime.name, user_id, current, device_id=device_id, everywhere=everywhere)
     response = common.answer({"ok": True})
     if cookie is not None or _cookie_mode(runtime):
@@ -206,6 +209,10 @@ def change_password() -> Response:
     new = common.password(body)
     if body.get("passwordConfirmation") != new:
         raise ValidationError("Passwords do not match", headers=headers)
+    if new == current:
+        raise ValidationError(
+            "Your new password must be different than your current password", headers=headers
+        )
     user = principal.user
     if not state.hasher.verify(runtime.users.password_hash(user), current):
         raise ValidationError("The provided current password is invalid", headers=headers)
@@ -257,4 +264,5 @@ def blueprint(runtime: OriginRuntime) -> Blueprint:
         common.guarded(delete_session),
         methods=["DELETE"],
     )
+    bp.after_request(cors.after_request(runtime.settings))
     return bp

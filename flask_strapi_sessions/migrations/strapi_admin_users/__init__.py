@@ -1,0 +1,1 @@
+"""Migration scripts of the strapi_admin_users branch (Alembic skips this file)."""

@@ -1,0 +1,1 @@
+"""Migration scripts of the strapi_sessions branch (Alembic skips this file)."""
