@@ -10,7 +10,7 @@ from . import sessions
 from .config import ADMIN, USERS_PERMISSIONS
 from .state import get_state
 from .store import OPERATOR
-from .users import iso_time
+from .users import EMAIL, admin_password_problem, iso_time
 
 strapi_cli = AppGroup("strapi", help="Flask-Strapi-Sessions: users and sessions.")
 ORIGINS = click.Choice([ADMIN, USERS_PERMISSIONS])
@@ -47,8 +47,11 @@ def create_admin(email: str, firstname: str, lastname: str | None, password: str
         raise click.ClickException("the 'admin' origin is disabled on this app (ADMIN_ENABLED)")
     users = state.admin.users
     db = state.session
-    if len(password) < 8:
-        raise click.BadParameter("must be at least 8 characters", param_hint="--password")
+    problem = admin_password_problem(password)
+    if problem is not None:
+        raise click.BadParameter(problem, param_hint="--password")
+    if not EMAIL.fullmatch(email):
+        raise click.BadParameter("must be a valid e-mail address", param_hint="--email")
     try:
         user = users.create(
             db,

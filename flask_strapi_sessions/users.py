@@ -8,6 +8,7 @@ the content API). For another shape, subclass and override the methods that diff
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from datetime import UTC, datetime
@@ -21,6 +22,26 @@ from sqlalchemy.orm import Session
 from .models import AdminUser, UpUser
 
 MAX_PASSWORD_CHARS = 256
+#: a plain e-mail shape check (the address is proven only by mail, which is out of scope)
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+ADMIN_PASSWORD_MIN = 8
+
+
+def admin_password_problem(password: str) -> str | None:
+    """Why ``password`` fails Strapi's admin rule, or None when it passes.
+
+    The rule: at least 8 characters with a lower-case letter, an upper-case letter and
+    a digit. Shared by ``register-admin``, ``PUT /admin/users/me`` and the CLI.
+    """
+    if len(password) < ADMIN_PASSWORD_MIN:
+        return f"must be at least {ADMIN_PASSWORD_MIN} characters"
+    if not (
+        any(c.islower() for c in password)
+        and any(c.isupper() for c in password)
+        and any(c.isdigit() for c in password)
+    ):
+        return "must contain a lower-case letter, an upper-case letter and a number"
+    return None
 
 
 class PasswordHasher:

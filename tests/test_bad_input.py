@@ -9,7 +9,6 @@ with ``TESTING`` on, so an unhandled exception would fail the test outright.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -16,7 +16,7 @@ from flask import Flask
 from flask_strapi_sessions import signals, tokens
 from flask_strapi_sessions.models import ACTIVE, REVOKED
 from tests.session_clients import ORIGINS, OriginClient, Tokens, origin_client, session_rows
-from tests.support import error
+from tests.support import FakeClock, error
 
 THREADS = 8
 ROUNDS = 4
@@ -167,3 +167,25 @@ def test_refreshes_of_different_sessions_do_not_interfere(app: Flask, origin: st
         row = the_row(app, start.session_id)
         assert (row.status, row.generation) == (ACTIVE, 1)
         assert row.token_hash == tokens.hash_refresh_token(answer.refresh)
+
+
+def test_reuse_racing_a_legitimate_refresh_revokes_the_session(
+    app: Flask, origin: str, clock: FakeClock
+) -> None:
+    oc = user_with_client(app, origin)
+    for _ in range(ROUNDS):
+        first = oc.login()
+        current = oc.tokens(oc.refresh(first.refresh))
+        clock.advance(11)  # ``first`` is now outside the grace window
+        thief, owner = origin_client(app, origin), origin_client(app, origin)
+        stolen, legit = race(
+            [refresh_task(thief, first.refresh), refresh_task(owner, current.refresh)]
+        )
+
+        assert stolen == (401, None)
+        assert legit[0] in (200, 401)
+        assert the_row(app, first.session_id).status == REVOKED
+        for tokens_ in (current, legit[1]):
+            if tokens_ is not None:
+                assert error(oc.refresh(tokens_.refresh)) == INVALID_REFRESH
+                assert error(oc.me(tokens_.access)) == MISSING_CREDENTIALS

@@ -62,9 +62,7 @@ def cookie_value(response: TestResponse, name: str = COOKIE) -> str | None:
 def change_password(client: FlaskClient, jwt_: str, **extra: Any) -> TestResponse:
     body = {"currentPassword": "secret123", "password": "newpass99"}
     body["passwordConfirmation"] = body["password"]
-    return client.post(
-        "/api/auth/change-password", json=body, headers={**bearer(jwt_), **extra}
-    )
+    return client.post("/api/auth/change-password", json=body, headers={**bearer(jwt_), **extra})
 
 
 def count(app: Flask, model: type[Any]) -> int:
@@ -93,6 +91,7 @@ def test_login_answers_jwt_refresh_token_and_public_user(client: FlaskClient) ->
     assert body["user"]["username"] == "alice"
     assert body["user"]["email"] == "alice@example.com"
     assert "password" not in response.get_data(as_text=True).lower()
+    assert response.headers["Cache-Control"] == "no-store"
     assert set_cookies(response) == []  # body mode: no cookie
 
 
@@ -112,9 +111,7 @@ def test_login_by_username_is_exact(client: FlaskClient) -> None:
 
 def test_login_with_form_urlencoded_body(client: FlaskClient) -> None:
     register(client)
-    response = client.post(
-        "/api/auth/local", data={"identifier": "alice", "password": "secret123"}
-    )
+    response = client.post("/api/auth/local", data={"identifier": "alice", "password": "secret123"})
     assert response.status_code == 200
     assert set(response.get_json()) == {"jwt", "refreshToken", "user"}
 
@@ -144,7 +141,9 @@ class CountingHasher(PasswordHasher):
 
 
 @pytest.fixture
-def counting_app(database: TestDatabase, clock: FakeClock) -> Iterator[tuple[Flask, CountingHasher]]:
+def counting_app(
+    database: TestDatabase, clock: FakeClock
+) -> Iterator[tuple[Flask, CountingHasher]]:
     hasher = CountingHasher()
     app = build_app(
         database,
@@ -352,8 +351,16 @@ def test_refresh_in_body_mode(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [None, {}, {"refreshToken": ""}, {"refreshToken": None}, {"refreshToken": 42},
-     {"refreshToken": ["x"]}, {"refreshToken": {"token": "x"}}, {"refreshToken": True}],
+    [
+        None,
+        {},
+        {"refreshToken": ""},
+        {"refreshToken": None},
+        {"refreshToken": 42},
+        {"refreshToken": ["x"]},
+        {"refreshToken": {"token": "x"}},
+        {"refreshToken": True},
+    ],
     ids=["no-body", "empty", "empty-string", "null", "number", "list", "object", "bool"],
 )
 def test_refresh_without_a_token_string(client: FlaskClient, body: Any) -> None:
@@ -374,9 +381,7 @@ def test_refresh_refuses_what_is_not_a_live_refresh_token(client: FlaskClient) -
 
 
 @pytest.mark.parametrize("authorization", ["valid", "Bearer garbage", "Basic Zm9vOmJhcg=="])
-def test_refresh_ignores_the_authorization_header(
-    client: FlaskClient, authorization: str
-) -> None:
+def test_refresh_ignores_the_authorization_header(client: FlaskClient, authorization: str) -> None:
     first = register(client).get_json()
     header = f"Bearer {first['jwt']}" if authorization == "valid" else authorization
     response = client.post(
@@ -461,9 +466,10 @@ def test_change_password_answers_tokens_and_revokes_other_sessions(client: Flask
     assert "newpass99" not in response.get_data(as_text=True)
     assert client.get("/api/users/me", headers=bearer(body["jwt"])).status_code == 200
     assert client.get("/api/users/me", headers=bearer(other["jwt"])).status_code == 401
-    assert error(
-        client.post("/api/auth/refresh", json={"refreshToken": other["refreshToken"]})
-    ) == INVALID_REFRESH
+    assert (
+        error(client.post("/api/auth/refresh", json={"refreshToken": other["refreshToken"]}))
+        == INVALID_REFRESH
+    )
     assert login(client, password="newpass99").status_code == 200
 
 
@@ -471,18 +477,28 @@ def test_change_password_answers_tokens_and_revokes_other_sessions(client: Flask
     ("body", "message"),
     [
         (
-            {"currentPassword": "wrong-one", "password": "newpass99",
-             "passwordConfirmation": "newpass99"},
+            {
+                "currentPassword": "wrong-one",
+                "password": "newpass99",
+                "passwordConfirmation": "newpass99",
+            },
             "The provided current password is invalid",
         ),
         (
-            {"currentPassword": "secret123", "password": "newpass99",
-             "passwordConfirmation": "newpass98"},
+            {
+                "currentPassword": "secret123",
+                "password": "newpass99",
+                "passwordConfirmation": "newpass98",
+            },
             "Passwords do not match",
         ),
         (
-            {"currentPassword": "secret123", "password": "newpass99",
-             "passwordConfirmation": "newpass99", "deviceId": "x"},
+            {
+                "currentPassword": "secret123",
+                "password": "newpass99",
+                "passwordConfirmation": "newpass99",
+                "deviceId": "x",
+            },
             "Invalid parameters: deviceId",
         ),
     ],
@@ -519,9 +535,10 @@ def test_sessions_list_shape_and_order(client: FlaskClient, clock: FakeClock) ->
         assert item["loginAt"].endswith("Z")
     assert [item["current"] for item in items] == [True, False, False, False]
     assert items[0]["deviceName"] == "Firefox on Linux"
-    assert items[0]["id"] == jwt.decode(
-        tokens[FIREFOX_LINUX], options={"verify_signature": False}
-    )["sessionId"]
+    assert (
+        items[0]["id"]
+        == jwt.decode(tokens[FIREFOX_LINUX], options={"verify_signature": False})["sessionId"]
+    )
     # the others by last activity, newest first
     assert [item["deviceName"] for item in items[1:3]] == [None, "Chrome on macOS"]
     assert items[1]["lastActiveAt"] > items[2]["lastActiveAt"] > items[3]["lastActiveAt"]

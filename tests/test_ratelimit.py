@@ -135,9 +135,7 @@ def test_change_password_is_limited(limited: Callable[..., Flask]) -> None:
         response = client.post("/api/auth/change-password", json=wrong, headers=bearer(token))
         assert response.status_code == 400
     right = {**wrong, "currentPassword": "secret123"}
-    assert_limited(
-        client.post("/api/auth/change-password", json=right, headers=bearer(token)), 10
-    )
+    assert_limited(client.post("/api/auth/change-password", json=right, headers=bearer(token)), 10)
     # the password did not change
     assert login(client, environ_base=OTHER_IP).status_code == 200
 
@@ -152,7 +150,9 @@ def test_refresh_logout_and_me_are_not_limited(limited: Callable[..., Flask]) ->
         me = client.get("/api/users/me", headers=bearer(first["jwt"]))
         assert me.status_code == 200
         assert not any(h in me.headers for h in HEADERS)
-        out = client.post("/api/auth/logout", json={"deviceId": "elsewhere"}, headers=bearer(first["jwt"]))
+        out = client.post(
+            "/api/auth/logout", json={"deviceId": "elsewhere"}, headers=bearer(first["jwt"])
+        )
         assert out.status_code == 200
         assert not any(h in out.headers for h in HEADERS)
 
@@ -168,7 +168,10 @@ def test_limits_can_be_disabled(make_app: Callable[..., Flask]) -> None:
     client = make_app(UP_RATELIMIT_ENABLED=False, ADMIN_RATELIMIT_ENABLED=False).test_client()
     register(client)
     register_admin(client)
-    for response in [*fail_login(client, 15), *[admin_login(client, password="x") for _ in range(8)]]:
+    for response in [
+        *fail_login(client, 15),
+        *[admin_login(client, password="x") for _ in range(8)],
+    ]:
         assert response.status_code == 400
         assert not any(h in response.headers for h in HEADERS)
 

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 
 from flask_strapi_sessions import signals, tokens
+from flask_strapi_sessions.config import ADMIN, USERS_PERMISSIONS
 from flask_strapi_sessions.models import ACTIVE, REVOKED
 from flask_strapi_sessions.store import REUSE
 from tests.session_clients import (
@@ -188,18 +189,21 @@ def test_grace_zero_disables_the_grace_window(
     assert_session_dead(oc, second)
 
 
-def test_grace_is_per_origin(make_app: Callable[..., Flask], origin: str) -> None:
-    other = "admin" if origin != "admin" else "users-permissions"
-    key = {
-        "admin": "ADMIN_SESSIONS_ROTATION_GRACE",
-        "users-permissions": "UP_SESSIONS_ROTATION_GRACE",
-    }
-    app = make_app(**{key[other]: 0})
-    oc = origin_client(app, origin)
-    oc.create_user()
-    first = oc.login()
-    second = rotate(oc, first.refresh)
-    assert rotate(oc, first.refresh).refresh == second.refresh
+def test_grace_is_configured_per_origin(
+    make_app: Callable[..., Flask], origin: str, clock: FakeClock
+) -> None:
+    other = ADMIN if origin == USERS_PERMISSIONS else USERS_PERMISSIONS
+    key = {ADMIN: "ADMIN_SESSIONS_ROTATION_GRACE", USERS_PERMISSIONS: "UP_SESSIONS_ROTATION_GRACE"}
+    app = make_app(**{key[origin]: 30, key[other]: 0})
+    own, foreign = origin_client(app, origin), origin_client(app, other)
+    own.create_user()
+    foreign.create_user()
+    mine, theirs = own.login(), foreign.login()
+    mine_next = rotate(own, mine.refresh)
+    rotate(foreign, theirs.refresh)
+    assert error(foreign.refresh(theirs.refresh)) == INVALID_REFRESH
+    clock.advance(30)
+    assert rotate(own, mine.refresh).refresh == mine_next.refresh
 
 
 def test_an_older_ancestor_is_reuse_even_inside_grace(oc: OriginClient) -> None:
@@ -244,7 +248,7 @@ def test_reuse_outside_grace_revokes_the_whole_session(oc: OriginClient, clock: 
 
 def _forgeries(oc: OriginClient, live: Tokens, stranger: Tokens) -> list[str]:
     """Tokens that were never issued for ``live``'s session."""
-    secret = UP_SECRET if oc.name == "users-permissions" else ADMIN_SECRET
+    secret = UP_SECRET if oc.name == USERS_PERMISSIONS else ADMIN_SECRET
     other_secret = ADMIN_SECRET if secret == UP_SECRET else UP_SECRET
     session_id, generation, random_part, mac = live.refresh.split(".")
     # base64 spare bits: these last characters decode to the same MAC bytes
@@ -276,9 +280,9 @@ def test_forged_tokens_are_refused_and_revoke_nothing(oc: OriginClient, clock: F
     clock.advance(30)
     for forged in _forgeries(oc, live, stranger):
         response = oc.refresh(forged)
-        if forged == "" and oc.name == "users-permissions":
+        if forged == "" and oc.name == USERS_PERMISSIONS:
             assert error(response) == (400, "BadRequestError", "Missing refresh token")
-        elif forged == "" and oc.name == "admin":
+        elif forged == "" and oc.name == ADMIN:
             assert error(response) == (401, "UnauthorizedError", "Missing refresh token")
         else:
             assert error(response) == INVALID_REFRESH, forged

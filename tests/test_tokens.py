@@ -226,16 +226,13 @@ def test_valid_token_and_hand_forged_copy_are_accepted(
 
 
 @pytest.mark.parametrize("case", sorted(BAD_TOKENS))
-@pytest.mark.parametrize("origin", [UP, ADMIN])
-def test_bad_token_is_a_uniform_401(
-    client: FlaskClient, tokens: dict[str, str], origin: str, case: str
-) -> None:
-    token = tokens[origin]
-    bad = BAD_TOKENS[case](token, SECRET[origin], claims_of(token))
-    assert bad != token
-    assert_refused(client.get(ME[origin], headers={"Authorization": f"Bearer {bad}"}))
-    # the real token still works afterwards: nothing was revoked by the attempt
-    assert client.get(ME[origin], headers=bearer(token)).status_code == 200
+def test_bad_token_is_a_uniform_401(client: FlaskClient, tokens: dict[str, str], case: str) -> None:
+    for origin, token in tokens.items():
+        bad = BAD_TOKENS[case](token, SECRET[origin], claims_of(token))
+        assert bad != token
+        assert_refused(client.get(ME[origin], headers={"Authorization": f"Bearer {bad}"}))
+        # the real token still works afterwards: nothing was revoked by the attempt
+        assert client.get(ME[origin], headers=bearer(token)).status_code == 200
 
 
 @pytest.mark.parametrize("origin", [UP, ADMIN])
@@ -339,13 +336,11 @@ def test_missing_authorization_is_a_401_with_challenge(client: FlaskClient, orig
     assert_refused(client.get(ME[origin]))
 
 
-@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer", "bEaReR"])
-@pytest.mark.parametrize("origin", [UP, ADMIN])
-def test_bearer_scheme_is_case_insensitive(
-    client: FlaskClient, tokens: dict[str, str], origin: str, scheme: str
-) -> None:
-    response = client.get(ME[origin], headers={"Authorization": f"{scheme} {tokens[origin]}"})
-    assert response.status_code == 200
+def test_bearer_scheme_is_case_insensitive(client: FlaskClient, tokens: dict[str, str]) -> None:
+    for origin, token in tokens.items():
+        for scheme in ["bearer", "BEARER", "Bearer", "bEaReR"]:
+            response = client.get(ME[origin], headers={"Authorization": f"{scheme} {token}"})
+            assert response.status_code == 200, (origin, scheme)
 
 
 @pytest.mark.parametrize(
@@ -362,12 +357,12 @@ def test_bearer_scheme_is_case_insensitive(
         "Bearer {token}{token}",
     ],
 )
-@pytest.mark.parametrize("origin", [UP, ADMIN])
 def test_wrong_scheme_or_shape_is_refused(
-    client: FlaskClient, tokens: dict[str, str], origin: str, header: str
+    client: FlaskClient, tokens: dict[str, str], header: str
 ) -> None:
-    value = header.format(token=tokens[origin])
-    assert_refused(client.get(ME[origin], headers={"Authorization": value}))
+    for origin, token in tokens.items():
+        value = header.format(token=token)
+        assert_refused(client.get(ME[origin], headers={"Authorization": value}))
 
 
 # -- the token module --------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from ..errors import ApplicationError, ValidationError, field_errors
 from ..guard import Principal, authenticate, unauthorized
 from ..state import AppState, OriginRuntime, get_state
 from ..store import PASSWORD_CHANGE, Issued, RefreshRefused
+from ..users import ADMIN_PASSWORD_MIN, admin_password_problem
 from . import common
 
 PROFILE_FIELDS = ("firstname", "lastname", "username", "preferedLanguage")
@@ -33,15 +34,10 @@ def _principal() -> Principal:
 
 def _admin_password(body: dict[str, Any], name: str = "password") -> str:
     """Strapi's admin rule: 8+ characters with a lower-case, an upper-case letter and a digit."""
-    value = common.password(body, name, min_length=8)
-    if not (
-        any(c.islower() for c in value)
-        and any(c.isupper() for c in value)
-        and any(c.isdigit() for c in value)
-    ):
-        raise field_errors(
-            [(name, f"{name} must contain a lower-case letter, an upper-case letter and a number")]
-        )
+    value = common.password(body, name, min_length=ADMIN_PASSWORD_MIN)
+    problem = admin_password_problem(value)
+    if problem is not None:
+        raise field_errors([(name, f"{name} {problem}")])
     return value
 
 

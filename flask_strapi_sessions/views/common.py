@@ -25,11 +25,10 @@ from ..guard import Principal, database_guard, unauthorized
 from ..models import StrapiSession
 from ..state import AppState, OriginRuntime, get_state
 from ..store import REVOKED_BY_USER
-from ..users import MAX_PASSWORD_CHARS, iso_time
+from ..users import EMAIL, MAX_PASSWORD_CHARS, iso_time
 
 T = TypeVar("T")
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
 # -- request bodies ---------------------------------------------------------------
