@@ -112,10 +112,13 @@ class UserStore:
         return db.get(self.model, key)
 
     def find_for_login(self, db: Session, identifier: str) -> Any | None:
-        """The user a login identifier names: the e-mail, compared case-insensitively."""
-        column = self.model.email
+        """The user a login identifier names: the e-mail, compared case-insensitively.
+
+        E-mails are stored lower-cased (registration and the CLI do it), so a plain
+        equality on the lower-cased identifier finds them through the unique index.
+        """
         user = db.execute(
-            select(self.model).where(func.lower(column) == identifier.lower()).limit(1)
+            select(self.model).where(self.model.email == identifier.lower()).limit(1)
         ).scalar_one_or_none()
         # MySQL/MariaDB collations ignore trailing spaces: confirm the match here
         if user is None or str(user.email).lower() != identifier.lower():

@@ -36,6 +36,9 @@ from tests.support import FAST_HASHER, FakeClock, TestDatabase, base_config
 
 ALL_TABLES = {"strapi_sessions", "up_users", "admin_users"}
 
+# the env.py that `flask db init` writes calls Flask-SQLAlchemy's deprecated get_engine()
+pytestmark = pytest.mark.filterwarnings("ignore:'get_engine' is deprecated:DeprecationWarning")
+
 
 @pytest.fixture(autouse=True)
 def restore_logging() -> Iterator[None]:
