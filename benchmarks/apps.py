@@ -2,7 +2,8 @@
 
 Routes, all returning the same small JSON body so only the protection differs:
 
-- ``GET /bare``: no protection;
+- ``GET /open/protected``: no protection (same path depth as the others, so routing
+  costs the same; ``GET /bare`` is the same view at one segment);
 - ``GET /api/protected``: ``@login_required`` (content API in ``refresh`` mode: the
   session row and the user are checked on every request);
 - ``GET /admin/protected``: ``@login_required(origin="admin")``;
@@ -14,6 +15,8 @@ Routes, all returning the same small JSON body so only the protection differs:
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +35,8 @@ from flask_strapi_sessions.models import UpUser
 
 #: Argon2id at its cheapest, so login measures the session machinery, not the hash
 CHEAP_HASHER = PasswordHasher(memory_cost=64, time_cost=1, parallelism=1)
-SECRETS = {
+#: random per run; ``FSS_BENCH_SECRETS`` (JSON) hands the same ones to gunicorn workers
+SECRETS: dict[str, str] = json.loads(os.environ.get("FSS_BENCH_SECRETS", "{}")) or {
     "ADMIN_JWT_SECRET": secrets.token_urlsafe(32),
     "JWT_SECRET": secrets.token_urlsafe(32),
     "JWT_SECRET_KEY": secrets.token_urlsafe(32),  # Flask-JWT-Extended's
@@ -84,6 +88,10 @@ def create_app(
             return db.session.get(UpUser, int(data["sub"]))
 
     @app.get("/bare")
+    def bare_short() -> Any:
+        return {"ok": True}
+
+    @app.get("/open/protected")
     def bare() -> Any:
         return {"ok": True}
 

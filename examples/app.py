@@ -17,7 +17,6 @@ from typing import Any
 from flask import Flask, jsonify, send_from_directory
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from flask_strapi_sessions import StrapiSessions, current_user, login_required
 
@@ -27,14 +26,12 @@ db = SQLAlchemy()
 strapi = StrapiSessions(db=db)
 
 
-@event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """WAL lets readers and one writer work at once; wait for locks instead of failing."""
-    if type(dbapi_connection).__module__ == "sqlite3":
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.close()
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -63,6 +60,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     strapi.init_app(app)
     with app.app_context():
+        # on this app's engine only: a listener on the Engine class would change every
+        # SQLite database the process opens
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
         db.create_all()
 
     @app.get("/")

@@ -121,6 +121,7 @@ class Settings:
     up: OriginSettings
     ratelimit_storage_uri: str
     max_body_bytes: int
+    ratelimit_key_prefix: str = "fss"
 
     def for_origin(self, origin: str) -> OriginSettings:
         """The settings of ``origin`` (``"admin"`` or ``"users-permissions"``)."""
@@ -437,7 +438,16 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
         up=up,
         ratelimit_storage_uri=r.get("RATELIMIT_STORAGE_URI", "memory://", parse_text),
         max_body_bytes=r.get("STRAPI_MAX_BODY_BYTES", 64 * 1024, parse_int),
+        ratelimit_key_prefix=r.get("RATELIMIT_KEY_PREFIX", "fss", _key_prefix),
     )
+
+
+def _key_prefix(key: str, value: Any) -> str:
+    """The namespace of this app's rate-limit counters in a shared store."""
+    text = parse_text(key, value).strip()
+    if not text or any(c.isspace() for c in text):
+        raise _fail(key, value, "must be a non-empty word", "e.g. myapp or myapp-staging")
+    return text
 
 
 def _check_interval(key: str, value: Any) -> float:

@@ -77,7 +77,9 @@ class StrapiSessions:
             db=db,
             clock=clock,
             hasher=self.password_hasher or PasswordHasher(),
-            limiter=RateLimiter(settings.ratelimit_storage_uri),
+            limiter=RateLimiter(
+                settings.ratelimit_storage_uri, namespace=settings.ratelimit_key_prefix
+            ),
             logins=itertools.count(1),
         )
         app.extensions[EXTENSION_KEY] = state

@@ -13,9 +13,10 @@ import inspect
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any, TypeVar, cast, overload
+from typing import Any, NoReturn, TypeVar, cast, overload
 
 from flask import current_app, g, request
+from flask.globals import app_ctx
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.local import LocalProxy
@@ -25,8 +26,7 @@ from .config import ADMIN, USERS_PERMISSIONS
 from .errors import ForbiddenError, ServiceUnavailableError, UnauthorizedError, bearer_challenge
 from .models import StrapiSession
 from .session_check import Snapshot
-from .state import AppState, OriginRuntime, get_state
-from .users import UserStore
+from .state import EXTENSION_KEY, AppState, OriginRuntime, get_state
 
 logger = logging.getLogger("flask_strapi_sessions")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,55 +38,64 @@ _UNSET: Any = object()
 class Principal:
     """Who made this request: origin, user, their live session (None in legacy mode).
 
-    The guard checks the session and the user in one query; the user *object* is
-    loaded through the user store only when something reads :attr:`user`, and the
-    session object is built from the row already read when something reads
-    :attr:`session`.
+    The guard checks the session and the user in one query; the user and session
+    *objects* are loaded (through the origin's user store, and by primary key) only
+    when something reads :attr:`user` or :attr:`session`.
     """
 
-    __slots__ = ("_db", "_session", "_snapshot", "_user", "_users", "claims", "origin")
+    __slots__ = ("_runtime", "_session", "_snapshot", "_state", "_user", "claims", "origin")
 
     def __init__(
         self,
         origin: str,
         user: Any = _UNSET,
         session: StrapiSession | None = _UNSET,
-        claims: tokens.AccessClaims | None = None,
-        *,
+        claims: tokens.AccessClaims = _UNSET,
         snapshot: Snapshot | None = None,
-        users: UserStore | None = None,
-        db: Any = None,
+        runtime: OriginRuntime | None = None,
+        state: AppState | None = None,
     ) -> None:
         self.origin = origin
-        self.claims = cast(tokens.AccessClaims, claims)
+        self.claims = claims
         self._user = user
         self._session = session
         self._snapshot = snapshot
-        self._users = users
-        self._db = db
+        self._runtime = runtime
+        self._state = state
 
     @property
     def user(self) -> Any:
         """The user, loaded by the origin's user store on first use (401 if gone since)."""
         if self._user is _UNSET:
-            assert self._users is not None
-            user = self._users.get(self._db, self.claims.user_id)
-            if user is None or not self._users.is_active(user):
+            assert self._runtime is not None and self._state is not None
+            users = self._runtime.users
+            user = users.get(self._state.session, self.claims.user_id)
+            if user is None or not users.is_active(user):
                 raise unauthorized()
             self._user = user
         return self._user
 
     @property
     def session(self) -> StrapiSession | None:
-        """The session row (detached), or None for a legacy-support token."""
+        """The session row, loaded on first use; None for a legacy-support token."""
         if self._session is _UNSET:
-            assert self._snapshot is not None
-            self._session = self._snapshot.session_row()
+            assert self._snapshot is not None and self._state is not None
+            row = self._state.session.get(StrapiSession, self._snapshot.session_key)
+            if row is None:  # purged since the check
+                raise unauthorized()
+            self._session = row
         session: StrapiSession | None = self._session
         return session
 
     def __repr__(self) -> str:
         return f"<Principal {self.origin} user={self.claims.user_id}>"
+
+
+def _database_down(state: AppState, exc: Exception) -> NoReturn:
+    logger.error("database unavailable: %s", exc.__class__.__name__)
+    with suppress(SQLAlchemyError):
+        state.session.rollback()
+    raise ServiceUnavailableError() from None
 
 
 @contextmanager
@@ -95,10 +104,7 @@ def database_guard(state: AppState) -> Iterator[None]:
     try:
         yield
     except (DBAPIError, PoolTimeout) as exc:
-        logger.error("database unavailable: %s", exc.__class__.__name__)
-        with suppress(SQLAlchemyError):
-            state.session.rollback()
-        raise ServiceUnavailableError() from None
+        _database_down(state, exc)
 
 
 def unauthorized(message: str | None = None) -> UnauthorizedError:
@@ -114,40 +120,45 @@ def _bearer(header: str | None) -> str | None:
     if not header:
         return None
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if not token or scheme.lower() != "bearer":
         raise unauthorized()
-    return token.strip()
+    return token
 
 
 def _verify(runtime: OriginRuntime, state: AppState, token: str) -> Principal:
-    """Check ``token``, its session and its user; 401 on any failure, 503 if the DB is down."""
+    """Check ``token``, its session and its user: 401 on any failure, 503 if the DB is down.
+
+    Every check runs on every request: signature, expiry, session row (active, inside
+    both lifespans, same user), user (exists, not blocked or deactivated). Only in the
+    opt-in check-interval mode may the database part come from this worker's recent
+    answer (see :mod:`flask_strapi_sessions.session_check`).
+    """
     check = runtime.check
     now = state.clock()
     try:
         claims = check.claims(token, now)
     except tokens.InvalidToken:
         raise unauthorized() from None
-    db = state.session
-    with database_guard(state):
-        snapshot = check.snapshot(db, claims)
+    try:
+        snapshot = check.snapshot(state, claims, now)
         if snapshot is None:
             raise unauthorized()
-        if claims.session_id is not None and not snapshot.session_live(
-            claims.user_id, round(now * 1000)
-        ):
+        if claims.session_id is None:
+            session = None
+        elif snapshot.session_live(claims.user_id, round(now * 1000)):
+            session = _UNSET
+        else:
             raise unauthorized()
         principal = Principal(
-            runtime.settings.origin,
-            claims=claims,
-            session=_UNSET if claims.session_id is not None else None,
-            snapshot=snapshot,
-            users=runtime.users,
-            db=db,
+            runtime.settings.origin, _UNSET, session, claims, snapshot, runtime, state
         )
         if snapshot.user_active is None:
             principal.user  # noqa: B018 (the user store loads and judges the user now)
         elif not snapshot.user_active:
             raise unauthorized()
+    except (DBAPIError, PoolTimeout) as exc:
+        _database_down(state, exc)
     return principal
 
 
@@ -156,25 +167,35 @@ def authenticate(origin: str = USERS_PERMISSIONS, *, optional: bool = False) -> 
 
     The result is cached on ``g`` per origin, so a view and its decorators verify once.
     """
-    app_g = g._get_current_object()
-    cache: dict[str, Principal] | None = getattr(app_g, "_strapi_principals", None)
-    if cache is None:
-        cache = app_g._strapi_principals = {}
-    elif origin in cache:
-        cached = cache[origin]
-        app_g._strapi_principal = cached
-        return cached
-    state = get_state()
+    return _authenticate(origin, optional, request.environ.get("HTTP_AUTHORIZATION"))
+
+
+def _authenticate(origin: str, optional: bool, header: str | None) -> Principal | None:
+    # one lookup gives both ``g`` and the app
+    context = app_ctx._get_current_object()  # type: ignore[attr-defined]
+    app_g = context.g
+    # through __dict__: a missing attribute on ``g`` costs a raised AttributeError
+    principals: dict[str, Principal] | None = app_g.__dict__.get("_strapi_principals")
+    if principals is None:
+        principals = app_g._strapi_principals = {}
+    else:
+        cached = principals.get(origin)
+        if cached is not None:
+            app_g._strapi_principal = cached
+            return cached
+    state: AppState | None = context.app.extensions.get(EXTENSION_KEY)
+    if state is None:
+        state = get_state()  # raises the error that says what to do
     runtime = state.admin if origin == ADMIN else state.up
     if not runtime.settings.enabled:
         raise RuntimeError(f"the {origin!r} origin is disabled on this app")
-    token = bearer_token()
+    token = _bearer(header)
     if token is None:
         if optional:
             return None
         raise unauthorized()
     principal = _verify(runtime, state, token)
-    cache[origin] = principal
+    principals[origin] = principal
     app_g._strapi_principal = principal
     return principal
 
@@ -206,9 +227,12 @@ def login_required(
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if request.method != "OPTIONS":
-                principal = cast(Principal, authenticate(origin))
+            current = request._get_current_object()  # type: ignore[attr-defined]
+            if current.method != "OPTIONS":
+                header = current.environ.get("HTTP_AUTHORIZATION")
+                principal = _authenticate(origin, False, header)
                 if role_set:
+                    assert principal is not None
                     _check_roles(get_state().origin(origin), principal.user, role_set)
             if is_async:
                 return current_app.ensure_sync(fn)(*args, **kwargs)

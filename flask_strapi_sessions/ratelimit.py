@@ -45,7 +45,3 @@ class RateLimiter:
             headers["Retry-After"] = str(max(1, int(reset - time.time()) + 1))
             raise RateLimitError(headers=headers)
         return headers
-
-    def reset(self) -> None:
-        """Forget every counter (tests, operators)."""
-        self.storage.reset()

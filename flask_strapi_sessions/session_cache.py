@@ -50,13 +50,13 @@ class TrustCache(Generic[K, V]):
         self.clock = clock
         self._entries: BoundedDict[K, tuple[float, V]] = BoundedDict(max_entries)
 
-    def get(self, key: K) -> V | None:
+    def get(self, key: K, now: float | None = None) -> V | None:
         """The value stored for ``key`` if it is still within the interval, else None."""
         entry = self._entries.get(key)
         if entry is None:
             return None
         read_at, value = entry
-        if 0 <= self.clock() - read_at < self.interval:
+        if 0 <= (self.clock() if now is None else now) - read_at < self.interval:
             return value
         self._entries.pop(key, None)
         return None

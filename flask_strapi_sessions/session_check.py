@@ -7,51 +7,56 @@ deactivated. :class:`SessionCheck` (one per origin) answers all of it with:
 
 - a verified-token cache: a token's signature and claims never change, so a token seen
   before skips HMAC and JSON (its expiry is still compared with the clock every time);
-- one Core query (no ORM) reading the session row LEFT JOINed to the user's flags, on a
-  pooled connection of its own (on PostgreSQL in autocommit, so no BEGIN/ROLLBACK
-  round trips), with the statement built once;
+- one SELECT (no ORM) of the session row LEFT JOINed to the user's flags, compiled once
+  and run by :class:`~flask_strapi_sessions.prepared.PreparedSelect` on a pooled
+  connection of its own, so every request reads what is committed now — a revocation
+  by any worker is seen on the very next request;
 - in the opt-in ``*_SESSIONS_CHECK_INTERVAL`` mode only, a per-process
-  :class:`~flask_strapi_sessions.session_cache.TrustCache` of those answers.
+  :class:`~flask_strapi_sessions.session_cache.TrustCache` of those answers: a worker
+  trusts an answer for at most the interval, so a revocation reaches every worker
+  within it. Token expiry and the session's lifespans are still compared with the clock
+  on every request.
 
 The single query is used when the user store keeps the inherited ``get`` and
 ``is_active`` and its model maps ``blocked`` / ``is_active`` (where present) to plain
 columns on the same database; otherwise the store itself loads and judges the user, as it
-always did. Nothing here imports Flask: the guard passes the Flask-SQLAlchemy session.
+always did. The user *object* behind ``current_user`` is loaded only when a view reads it.
+Nothing here imports Flask: the guard passes the app state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, Row
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from . import signals, tokens
 from .config import OriginSettings
 from .models import ACTIVE, StrapiSession
+from .prepared import PreparedSelect, SessionSelect
 from .session_cache import BoundedDict, TrustCache
 from .store import SessionStore
 from .users import UserStore
 
-Runner = Callable[[sa.Select[Any], Mapping[str, Any]], "Row[Any] | None"]
+Select = PreparedSelect | SessionSelect
 
-_SESSION_COLUMNS = tuple(
-    (attr.key, attr.columns[0]) for attr in sa.inspect(StrapiSession).column_attrs
-)
-_SESSION_KEYS = tuple(key for key, _column in _SESSION_COLUMNS)
-_USER_ID = _SESSION_KEYS.index("user_id")
-_STATUS = _SESSION_KEYS.index("status")
-_IDLE = _SESSION_KEYS.index("idle_expires_at")
-_ABSOLUTE = _SESSION_KEYS.index("absolute_expires_at")
-_NO_USER_COLUMNS = len(_SESSION_KEYS)
 
-#: dialects whose drivers switch autocommit without a round trip: the check then costs
-#: one round trip instead of three (BEGIN, SELECT, ROLLBACK on release)
-_AUTOCOMMIT_DIALECTS = frozenset({"postgresql"})
+class HasSession(Protocol):
+    """Anything with the app's ORM session as ``.session`` (the app state)."""
+
+    @property
+    def session(self) -> Session: ...
+
+
+#: only what the check needs (fewer columns measurably cost less on every request); the
+#: full row behind ``current_session`` is loaded by primary key when a view reads it
+_SESSION_COLUMNS = ("id", "user_id", "status", "idle_expires_at", "absolute_expires_at")
+_KEY, _USER_ID, _STATUS, _IDLE, _ABSOLUTE = range(len(_SESSION_COLUMNS))
+_NO_USER_COLUMNS = len(_SESSION_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +111,7 @@ def user_columns(store: UserStore) -> UserColumns | None:
 class Snapshot:
     """What one query said about a session (``values``) and, when asked, its user."""
 
-    values: tuple[Any, ...] | None  # the session row's columns; None in legacy mode
+    values: tuple[Any, ...] | None  # the session columns checked; None in legacy mode
     user_active: bool | None  # None: the user store judges the user
 
     def session_live(self, user_id: str, now_ms: int) -> bool:
@@ -119,13 +124,10 @@ class Snapshot:
             and now_ms < values[_ABSOLUTE]
         )
 
-    def session_row(self) -> StrapiSession | None:
-        """The session as a detached model instance, as :meth:`SessionStore.create` gives."""
-        if self.values is None:
-            return None
-        row = StrapiSession(**dict(zip(_SESSION_KEYS, self.values, strict=True)))
-        make_transient_to_detached(row)
-        return row
+    @property
+    def session_key(self) -> Any:
+        """The session row's primary key (None in legacy mode)."""
+        return None if self.values is None else self.values[_KEY]
 
 
 class SessionCheck:
@@ -144,9 +146,7 @@ class SessionCheck:
             TrustCache(interval, sessions.clock) if interval > 0 else None
         )
         self.user_sql = user_columns(users)
-        self._runner: Runner | None = None
-        self._session_query: sa.Select[Any] | None = None
-        self._user_query: sa.Select[Any] | None = None
+        self._selects: tuple[Select, Select | None] | None = None
         if self.trusted is not None:
             signals.session_revoked.connect(self._forget_revoked, weak=True)
 
@@ -166,23 +166,27 @@ class SessionCheck:
 
     # -- the database ------------------------------------------------------------------
 
-    def snapshot(self, db: Session, claims: tokens.AccessClaims) -> Snapshot | None:
-        """The session (and user) state for ``claims``: trusted, or read now."""
+    def snapshot(self, db: HasSession, claims: tokens.AccessClaims, now: float) -> Snapshot | None:
+        """The session (and user) state for ``claims`` at ``now``: trusted, or read now.
+
+        ``db`` gives the app's ORM session (``.session``), used only if a read is
+        needed. ``now`` must be taken before this call: a fresh answer is trusted from
+        then on.
+        """
         trusted = self.trusted
         if trusted is None:
-            return self._read(db, claims)
+            return self._read(db.session, claims)
         key = claims.session_id or f"user:{claims.user_id}"
-        hit = trusted.get(key)
+        hit = trusted.get(key, now)
         if hit is not None:
             return hit
-        read_at = trusted.clock()  # before the read: the bound counts from here
-        found = self._read(db, claims)
+        found = self._read(db.session, claims)
         if found is not None:
-            trusted.put(key, found, read_at)
+            trusted.put(key, found, now)
         return found
 
     def _read(self, db: Session, claims: tokens.AccessClaims) -> Snapshot | None:
-        runner = self._runner or self._prepare(db)
+        session_select, user_select = self._selects or self._prepare(db)
         user_sql = self.user_sql
         params: dict[str, Any] = {}
         if user_sql is not None:
@@ -191,44 +195,43 @@ class SessionCheck:
             except ValueError:
                 return None
         if claims.session_id is None:
-            if user_sql is None:
+            if user_select is None or user_sql is None:
                 return Snapshot(None, None)
-            assert self._user_query is not None
-            row = runner(self._user_query, params)
-            return None if row is None else Snapshot(None, user_sql.active(tuple(row)))
-        assert self._session_query is not None
+            user = user_select.first(params)
+            return None if user is None else Snapshot(None, user_sql.active(user))
         params["session_id"] = claims.session_id
-        row = runner(self._session_query, params)
+        row = session_select.first(params)
         if row is None:
             return None
-        values = tuple(row)
         if user_sql is None:
-            return Snapshot(values, None)
-        user = values[_NO_USER_COLUMNS:]
+            return Snapshot(row, None)
+        user = row[_NO_USER_COLUMNS:]
         active = user[0] is not None and user_sql.active(user)
-        return Snapshot(values[:_NO_USER_COLUMNS], active)
+        return Snapshot(row[:_NO_USER_COLUMNS], active)
 
-    def _prepare(self, db: Session) -> Runner:
+    def _prepare(self, db: Session) -> tuple[Select, Select | None]:
         """Build the statements and pick how to run them, once per app."""
         table = StrapiSession.__table__
         bind = db.get_bind(mapper=StrapiSession)
         user_sql = self.user_sql
         if user_sql is not None and db.get_bind(mapper=self.users.model) is not bind:
             user_sql = self.user_sql = None  # different databases: no join
-        query = sa.select(*(column for _key, column in _SESSION_COLUMNS))
+        query = sa.select(*(table.c[name] for name in _SESSION_COLUMNS))
         source: sa.FromClause = table
+        user_select = None
         if user_sql is not None:
             query = query.add_columns(*user_sql.selected())
             source = table.outerjoin(user_sql.table, user_sql.key == sa.bindparam("user_key"))
-            self._user_query = sa.select(*user_sql.selected()).where(
+            user_query = sa.select(*user_sql.selected()).where(
                 user_sql.key == sa.bindparam("user_key")
             )
-        self._session_query = query.select_from(source).where(
+            user_select = _select(db, bind, user_query)
+        session_query = query.select_from(source).where(
             table.c.session_id == sa.bindparam("session_id"),
             table.c.origin == self.settings.origin,
         )
-        self._runner = _runner(db, bind)
-        return self._runner
+        self._selects = (_select(db, bind, session_query), user_select)
+        return self._selects
 
     def _forget_revoked(self, _sender: Any, **info: Any) -> None:
         """This worker revoked sessions: refuse them here at once, not after the interval."""
@@ -237,33 +240,17 @@ class SessionCheck:
                 self.trusted.discard(session_id)
 
 
-def _runner(db: Session, bind: Engine | Connection) -> Runner:
-    """Run the check on a short-lived pooled connection of its own when that is safe.
+def _select(db: Session, bind: Engine | Connection, query: sa.Select[Any]) -> Select:
+    """Run ``query`` on a pooled connection of its own when that is safe.
 
     Not when the app's session is tied to one connection (a test wrapping everything in
     an outer transaction, or a pool of one shared connection, as for ``sqlite://``):
     there the check must see what that connection sees, so it goes through the session.
     """
-    pooled = (
+    if (
         isinstance(bind, Engine)
         and not isinstance(bind.pool, StaticPool | SingletonThreadPool)
         and not isinstance(getattr(db, "bind", None), Connection)
-    )
-    if not pooled:
-
-        def through_session(query: sa.Select[Any], params: Mapping[str, Any]) -> Row[Any] | None:
-            return db.execute(query, params).first()
-
-        return through_session
-    assert isinstance(bind, Engine)
-    engine = (
-        bind.execution_options(isolation_level="AUTOCOMMIT")
-        if bind.dialect.name in _AUTOCOMMIT_DIALECTS
-        else bind
-    )
-
-    def own_connection(query: sa.Select[Any], params: Mapping[str, Any]) -> Row[Any] | None:
-        with engine.connect() as connection:
-            return connection.execute(query, params).first()
-
-    return own_connection
+    ):
+        return PreparedSelect(bind, query)
+    return SessionSelect(db, query)

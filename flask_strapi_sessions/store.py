@@ -32,6 +32,9 @@ OPERATOR = "operator"
 USER_BLOCKED = "user-blocked"
 REVOKED_BY_USER = "revoked-by-user"
 
+#: a reissue that keeps losing to concurrent refreshes of its session gives up after this
+REISSUE_ATTEMPTS = 5
+
 #: revoked rows are kept this long for auditing before purge removes them
 REVOKED_RETENTION_MS = 7 * 86400 * 1000
 
@@ -145,39 +148,55 @@ class SessionStore:
         if not row.is_live(now):
             raise RefreshRefused()
         if hmac.compare_digest(row.token_hash, parsed.token_hash):
-            successor = tokens.new_refresh_token(
-                self.settings.secret, row.session_id, row.generation + 1
-            )
-            new_idle = min(now + self._idle_ms(row), row.absolute_expires_at)
-            result = db.execute(
-                update(StrapiSession)
-                .where(
-                    StrapiSession.id == row.id,
-                    StrapiSession.token_hash == parsed.token_hash,
-                    StrapiSession.status == ACTIVE,
-                )
-                .values(
-                    token_hash=tokens.hash_refresh_token(successor),
-                    previous_token_hash=parsed.token_hash,
-                    successor_sealed=tokens.seal_successor(presented, successor),
-                    generation=StrapiSession.generation + 1,
-                    rotated_at=now,
-                    last_used_at=now,
-                    idle_expires_at=new_idle,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            db.commit()
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                row.generation += 1
-                row.idle_expires_at = new_idle
-                row.last_used_at = row.rotated_at = now
+            successor = self._advance(db, row, now, presented=presented)
+            if successor is not None:
                 return Issued(row, successor)
             # another request rotated first: look at what it left
             row = self._load_detached(db, parsed.session_id)
             if row is None:
                 raise RefreshRefused()
         return self._after_lost_race(db, row, parsed, presented, now)
+
+    def _advance(
+        self, db: Session, row: StrapiSession, now: int, *, presented: str | None
+    ) -> str | None:
+        """Move ``row`` to its next refresh token by compare-and-set, in its own transaction.
+
+        The UPDATE only matches while the row still holds the token hash that was read,
+        so of several concurrent callers exactly one wins; the others get None. With
+        ``presented`` (a refresh) the grace window is armed with the sealed successor;
+        without it (a reissue) there is no grace: nothing was presented to seal it with.
+        Returns the new refresh token, and updates the detached ``row`` to match.
+        """
+        successor = tokens.new_refresh_token(
+            self.settings.secret, row.session_id, row.generation + 1
+        )
+        new_idle = min(now + self._idle_ms(row), row.absolute_expires_at)
+        result = db.execute(
+            update(StrapiSession)
+            .where(
+                StrapiSession.id == row.id,
+                StrapiSession.token_hash == row.token_hash,
+                StrapiSession.status == ACTIVE,
+            )
+            .values(
+                token_hash=tokens.hash_refresh_token(successor),
+                previous_token_hash=row.token_hash if presented else None,
+                successor_sealed=tokens.seal_successor(presented, successor) if presented else None,
+                generation=StrapiSession.generation + 1,
+                rotated_at=now,
+                last_used_at=now,
+                idle_expires_at=new_idle,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        db.commit()
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        row.generation += 1
+        row.idle_expires_at = new_idle
+        row.last_used_at = row.rotated_at = now
+        return successor
 
     def _after_lost_race(
         self,
@@ -241,31 +260,16 @@ class SessionStore:
         Used after a password change: the current device keeps its session, the old
         refresh token becomes an ancestor (presenting it later counts as reuse).
         """
-        row = self._load_detached(db, session_id)
-        now = self.now_ms()
-        if row is None or not row.is_live(now):
-            raise RefreshRefused()
-        successor = tokens.new_refresh_token(self.settings.secret, session_id, row.generation + 1)
-        new_idle = min(now + self._idle_ms(row), row.absolute_expires_at)
-        db.execute(
-            update(StrapiSession)
-            .where(StrapiSession.id == row.id, StrapiSession.status == ACTIVE)
-            .values(
-                token_hash=tokens.hash_refresh_token(successor),
-                previous_token_hash=None,
-                successor_sealed=None,
-                generation=StrapiSession.generation + 1,
-                rotated_at=now,
-                last_used_at=now,
-                idle_expires_at=new_idle,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        db.commit()
-        row.generation += 1
-        row.idle_expires_at = new_idle
-        row.last_used_at = row.rotated_at = now
-        return Issued(row, successor)
+        for _attempt in range(REISSUE_ATTEMPTS):
+            row = self._load_detached(db, session_id)
+            now = self.now_ms()
+            if row is None or not row.is_live(now):
+                raise RefreshRefused()
+            successor = self._advance(db, row, now, presented=None)
+            if successor is not None:
+                return Issued(row, successor)
+            # a refresh of this session rotated in between: start again from its result
+        raise RefreshRefused()
 
     # -- revoke ----------------------------------------------------------------
 

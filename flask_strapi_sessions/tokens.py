@@ -99,7 +99,7 @@ def verify_jwt(
     token: str, secret: str, *, kind: TokenKind, audience: str, now: float
 ) -> AccessClaims:
     """Verify an access or legacy token and return its claims, or raise InvalidToken."""
-    if not isinstance(token, str) or len(token) > MAX_TOKEN_BYTES:
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_BYTES or not token.isascii():
         raise InvalidToken("size")
     parts = token.split(".")
     if len(parts) != 3:
@@ -111,10 +111,12 @@ def verify_jwt(
             raise InvalidToken("header")
         if header.get("typ", "JWT") != "JWT":
             raise InvalidToken("header")
-    expected = hmac.new(
-        secret.encode(), f"{header_b64}.{payload_b64}".encode("ascii", "replace"), hashlib.sha256
-    ).digest()
-    if not hmac.compare_digest(expected, _b64decode(signature_b64)):
+    # Compare encoded forms: only the canonical unpadded base64url of the MAC passes (no
+    # padding, no stray characters, no variant in the spare bits of the last character).
+    signing_input = token[: len(header_b64) + len(payload_b64) + 1].encode("ascii")
+    mac = hmac.digest(secret.encode(), signing_input, "sha256")
+    expected = base64.urlsafe_b64encode(mac).rstrip(b"=")
+    if not hmac.compare_digest(expected, signature_b64.encode("ascii")):
         raise InvalidToken("signature")
     claims = _load_json(payload_b64)
     exp, iat = claims.get("exp"), claims.get("iat")

@@ -14,11 +14,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -32,7 +30,7 @@ from tests.mp.invariants import (
     session_id_of,
     session_row,
 )
-from tests.mp.server import Answer, Server, app_environment, running
+from tests.mp.server import Answer, Server, app_environment, concurrently, running
 from tests.support import FakeClock, TestDatabase, build_app
 
 pytestmark = pytest.mark.slow
@@ -42,7 +40,6 @@ PASSWORD = "secret123"
 UP_COOKIE = "strapi_up_refresh"
 ADMIN_COOKIE = "strapi_admin_refresh"
 COOKIE_MODE = {"x-strapi-refresh-cookie": "httpOnly"}
-T = TypeVar("T")
 
 
 # -- fixtures -------------------------------------------------------------------------
@@ -102,18 +99,6 @@ def timed(call: Callable[[], Answer]) -> Timed:
     started = time.monotonic()
     answer = call()
     return Timed(started, answer, time.monotonic())
-
-
-def concurrently(calls: list[Callable[[], T]]) -> list[T]:
-    """Run the calls in threads released together by a barrier; results in call order."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], T]) -> T:
-        barrier.wait(timeout=30)
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def register(server: Server) -> tuple[str, Tokens]:
@@ -326,11 +311,6 @@ def test_password_change_racing_refreshes_revokes_every_other_session(
         assert [a.status for a in answers] == [200] * (len(answers) - 1) + [401]
         assert_refused_after(timeline, change.ended)
         assert_revoked(engine, session_id_of(other.refresh), "password-change")
-        assert_one_successor_each(
-            (t.answer.body["refreshToken"], u.answer.body["refreshToken"])
-            for t, u in zip(timeline, timeline[1:], strict=False)
-            if u.status == 200
-        )
         assert_access_dead(server, [a.body["jwt"] for a in answers if a.status == 200])
     kept = change.answer.body
     assert_live_on(engine, kept["refreshToken"])

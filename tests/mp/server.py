@@ -9,17 +9,20 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tests.support import ADMIN_SECRET, UP_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 START_DEADLINE = 60.0
+T = TypeVar("T")
 
 
 @dataclass
@@ -61,13 +64,26 @@ def app_environment(database_url: str, **config: Any) -> dict[str, str]:
 
 
 class Server:
-    """``gunicorn tests.mp.wsgi:app`` on 127.0.0.1 (ephemeral port), ``workers`` processes."""
+    """``gunicorn tests.mp.wsgi:app`` on 127.0.0.1 (ephemeral port), ``workers`` processes.
 
-    def __init__(self, tmp: Path, env: dict[str, str], *, workers: int = 4, threads: int = 2):
+    ``gthread`` workers (the default) run requests in threads too; a ``sync`` worker
+    takes one connection at a time, so concurrent requests are sure to reach several.
+    """
+
+    def __init__(
+        self,
+        tmp: Path,
+        env: dict[str, str],
+        *,
+        workers: int = 4,
+        threads: int = 2,
+        worker_class: str = "gthread",
+    ):
         self.tmp = tmp
         self.env = env
         self.workers = workers
         self.threads = threads
+        self.worker_class = worker_class
         self.port = 0
         self.log = tmp / "gunicorn.log"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -86,7 +102,7 @@ class Server:
             "gunicorn",
             f"--bind=fd://{fd}",
             f"--workers={self.workers}",
-            "--worker-class=gthread",
+            f"--worker-class={self.worker_class}",
             f"--threads={self.threads}",
             "--timeout=60",
             "--graceful-timeout=3",
@@ -165,3 +181,15 @@ def running(tmp: Path, env: dict[str, str], **options: Any) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+def concurrently(calls: list[Callable[[], T]]) -> list[T]:
+    """Run the calls in threads released together by a barrier; results in call order."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], T]) -> T:
+        barrier.wait(timeout=30)
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))

@@ -7,6 +7,8 @@ rate limits…) from the environment as usual; this module adds what has no env 
 - ``FSS_MP_DATABASE_URL``: the SQLAlchemy URL (the test created the tables);
 - ``FSS_MP_ENGINE_OPTIONS``: JSON for ``SQLALCHEMY_ENGINE_OPTIONS`` (pool_pre_ping,
   connect_args with short timeouts);
+- ``FSS_MP_SQLITE_PRAGMAS``: ``off`` keeps SQLite's defaults (rollback journal, the busy
+  timeout of ``connect_args``) instead of WAL with a 10 s busy timeout;
 - ``FSS_MP_READY_DIR``: each worker writes a file named after its pid there once its app
   is built, so the test knows when every worker is serving.
 
@@ -45,7 +47,8 @@ def create_app() -> Flask:
     db = SQLAlchemy(app)
     StrapiSessions(app, db, password_hasher=FAST_HASHER)
     with app.app_context():
-        if db.engine.dialect.name == "sqlite":
+        pragmas = os.environ.get("FSS_MP_SQLITE_PRAGMAS", "on") != "off"
+        if db.engine.dialect.name == "sqlite" and pragmas:
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
     @app.get("/private")
