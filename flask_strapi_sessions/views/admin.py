@@ -155,7 +155,7 @@ def access_token() -> Response:
     try:
         issued, _user = sessions.refresh(runtime.name, token)
     except RefreshRefused:
-        return common.refresh_refused(runtime, clear_cookie=True)
+        return common.refresh_refused(runtime, forget_cookie=True)
     response = common.answer(
         {"data": {"token": common.access_token(state, runtime, issued.session)}}
     )

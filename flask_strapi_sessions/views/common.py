@@ -7,7 +7,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Response, jsonify, request
@@ -27,7 +27,6 @@ from ..state import AppState, OriginRuntime, get_state
 from ..store import REVOKED_BY_USER
 from ..users import EMAIL, MAX_PASSWORD_CHARS, iso_time
 
-T = TypeVar("T")
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 
@@ -256,13 +255,11 @@ def clear_cookie(response: Response, runtime: OriginRuntime) -> None:
     )
 
 
-def refresh_refused(runtime: OriginRuntime, *, clear_cookie: bool) -> Response:
+def refresh_refused(runtime: OriginRuntime, *, forget_cookie: bool) -> Response:
     """401 "Invalid refresh token"; a refused cookie is cleared so the browser drops it."""
     response: Response = unauthorized("Invalid refresh token").get_response()
-    if clear_cookie:
-        cookies.clear_refresh_cookie(
-            response, runtime.settings.cookie, request_is_secure=request.is_secure
-        )
+    if forget_cookie:
+        clear_cookie(response, runtime)
     return response
 
 
@@ -283,13 +280,8 @@ def session_list(rows: list[StrapiSession], current_id: str | None) -> list[dict
         }
         for row in rows
     ]
-    current = [item for item in items if item["current"]]
-    rest = sorted(
-        (item for item in items if not item["current"]),
-        key=lambda item: str(item["lastActiveAt"]),
-        reverse=True,
-    )
-    return current + rest
+    # rows come most recently used first; a stable sort puts the current one in front
+    return sorted(items, key=lambda item: not item["current"])
 
 
 def own_sessions(runtime: OriginRuntime, principal: Principal) -> Response:

@@ -161,7 +161,7 @@ def refresh() -> Response:
     try:
         issued, _user = sessions.refresh(runtime.name, token)
     except RefreshRefused:
-        return common.refresh_refused(runtime, clear_cookie=from_cookie)
+        return common.refresh_refused(runtime, forget_cookie=from_cookie)
     cookie_mode = from_cookie or _cookie_mode(runtime)
     return _token_answer(state, runtime, issued, {}, {}, cookie_mode)
 
