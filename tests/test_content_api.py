@@ -86,7 +86,7 @@ def test_login_answers_jwt_refresh_token_and_public_user(client: FlaskClient) ->
     response = login(client)
     body = response.get_json()
     assert response.status_code == 200
-    assert set(body) == {"jwt", "refreshToken", "user"}
+    assert set(body) == {"jwt", "refreshToken", "user", "deviceId"}
     assert set(body["user"]) == USER_FIELDS
     assert body["user"]["username"] == "alice"
     assert body["user"]["email"] == "alice@example.com"
@@ -113,7 +113,7 @@ def test_login_with_form_urlencoded_body(client: FlaskClient) -> None:
     register(client)
     response = client.post("/api/auth/local", data={"identifier": "alice", "password": "secret123"})
     assert response.status_code == 200
-    assert set(response.get_json()) == {"jwt", "refreshToken", "user"}
+    assert set(response.get_json()) == {"jwt", "refreshToken", "user", "deviceId"}
 
 
 def test_login_with_empty_object_reports_both_fields(client: FlaskClient) -> None:
@@ -201,7 +201,7 @@ def test_register_answers_like_login(client: FlaskClient) -> None:
     response = register(client)
     body = response.get_json()
     assert response.status_code == 200
-    assert set(body) == {"jwt", "refreshToken", "user"}
+    assert set(body) == {"jwt", "refreshToken", "user", "deviceId"}
     assert set(body["user"]) == USER_FIELDS
     assert response.headers["Cache-Control"] == "no-store"
 
@@ -288,15 +288,15 @@ def test_cookie_mode_never_puts_the_refresh_token_in_a_body(
     cookie_mode: tuple[FlaskClient, dict[str, str]],
 ) -> None:
     client, headers = cookie_mode
-    assert_cookie_only(register(client, headers=headers), {"jwt", "user"})
-    first = assert_cookie_only(login(client, headers=headers), {"jwt", "user"})
+    assert_cookie_only(register(client, headers=headers), {"jwt", "user", "deviceId"})
+    first = assert_cookie_only(login(client, headers=headers), {"jwt", "user", "deviceId"})
 
     refreshed = client.post("/api/auth/refresh", headers=headers)
     second = assert_cookie_only(refreshed, {"jwt"})
     assert second != first
 
     changed = change_password(client, refreshed.get_json()["jwt"], **headers)
-    third = assert_cookie_only(changed, {"jwt", "user"})
+    third = assert_cookie_only(changed, {"jwt", "user", "deviceId"})
     assert third != second
     # the cookie the browser now holds is the live one
     assert client.post("/api/auth/refresh", headers=headers).status_code == 200
@@ -461,7 +461,7 @@ def test_change_password_answers_tokens_and_revokes_other_sessions(client: Flask
     response = change_password(client, mine["jwt"])
     body = response.get_json()
     assert response.status_code == 200
-    assert set(body) == {"jwt", "refreshToken", "user"}
+    assert set(body) == {"jwt", "refreshToken", "user", "deviceId"}
     assert response.headers["Cache-Control"] == "no-store"
     assert "newpass99" not in response.get_data(as_text=True)
     assert client.get("/api/users/me", headers=bearer(body["jwt"])).status_code == 200
@@ -549,6 +549,16 @@ def test_sessions_list_device_id_is_returned(client: FlaskClient) -> None:
     token = login(client, body={"deviceId": "my-phone"}).get_json()["jwt"]
     items = client.get("/api/auth/sessions", headers=bearer(token)).get_json()["data"]
     assert items[0]["deviceId"] == "my-phone"
+
+
+def test_login_returns_the_effective_device_id(client: FlaskClient) -> None:
+    register(client)
+    given = login(client, body={"deviceId": "my-phone"}).get_json()
+    assert given["deviceId"] == "my-phone"
+    generated = login(client).get_json()
+    items = client.get("/api/auth/sessions", headers=bearer(generated["jwt"])).get_json()["data"]
+    assert items[0]["current"] and items[0]["deviceId"] == generated["deviceId"]
+    assert generated["deviceId"] != "my-phone"
 
 
 def test_delete_own_session(client: FlaskClient) -> None:

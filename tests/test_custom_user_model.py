@@ -78,7 +78,7 @@ def test_register_creates_a_member(app: Flask, client: FlaskClient) -> None:
     response = register(client, "alice", "secret123")
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"jwt", "refreshToken", "user"}
+    assert set(body) == {"jwt", "refreshToken", "user", "deviceId"}
     row = member(app)
     assert body["user"] == {
         "id": row.member_id,

@@ -138,7 +138,12 @@ def test_one_extension_serves_two_apps_with_their_own_config(
     assert one.get("/admin/users/me", headers=bearer(token_two)).status_code == 401
     assert two.get("/admin/users/me", headers=bearer(token_one)).status_code == 401
 
-    assert set(register(one).get_json()) == {"jwt", "refreshToken", "user"}  # refresh mode
+    assert set(register(one).get_json()) == {
+        "jwt",
+        "refreshToken",
+        "user",
+        "deviceId",
+    }  # refresh mode
     legacy = login(two).get_json()
     assert set(legacy) == {"jwt", "user"}  # legacy-support mode
     assert two.get("/api/users/me", headers=bearer(legacy["jwt"])).status_code == 200

@@ -243,7 +243,7 @@ def test_content_password_change_keeps_only_the_current_session(app: Flask) -> N
         headers=bearer(current.access),
     )
     assert response.status_code == 200, response.get_json()
-    assert set(response.get_json()) == {"jwt", "refreshToken", "user"}
+    assert set(response.get_json()) == {"jwt", "refreshToken", "user", "deviceId"}
     renewed = oc.tokens(response)
     assert renewed.session_id == current.session_id
     assert renewed.refresh != current.refresh

@@ -9,7 +9,7 @@ from tests.support import admin_login, bearer, error, register, register_admin
 
 def test_content_api_register_refresh_logout(client: FlaskClient) -> None:
     first = register(client).get_json()
-    assert set(first) == {"jwt", "refreshToken", "user"}
+    assert set(first) == {"jwt", "refreshToken", "user", "deviceId"}
     me = client.get("/api/users/me", headers=bearer(first["jwt"]))
     assert me.status_code == 200 and me.get_json()["username"] == "alice"
 

@@ -13,12 +13,11 @@ from ..config import USERS_PERMISSIONS
 from ..errors import ApplicationError, BadRequestError, NotFoundError, ValidationError
 from ..guard import Principal, authenticate, unauthorized
 from ..state import AppState, OriginRuntime, get_state
-from ..store import PASSWORD_CHANGE, RefreshRefused
+from ..store import PASSWORD_CHANGE, Issued, RefreshRefused
 from ..tokens import sign_legacy
 from . import common
 
 INVALID_LOGIN = "Invalid identifier or password"
-INVALID_REFRESH = "Invalid refresh token"
 
 
 def _runtime() -> tuple[AppState, OriginRuntime]:
@@ -67,14 +66,25 @@ def _logged_in(
         user_agent=request.user_agent.string,
         ip=common.client_ip(),
     )
-    cookie_mode = _cookie_mode(runtime)
-    return _token_answer(state, runtime, issued, {"user": user_json}, headers, cookie_mode)
+    return _login_answer(state, runtime, issued, user_json, headers)
+
+
+def _login_answer(
+    state: AppState,
+    runtime: OriginRuntime,
+    issued: Issued,
+    user_json: dict[str, Any],
+    headers: dict[str, str],
+) -> Response:
+    """Tokens, the user and the effective ``deviceId`` (so logout can target this device)."""
+    extra = {"user": user_json, "deviceId": issued.session.device_id}
+    return _token_answer(state, runtime, issued, extra, headers, _cookie_mode(runtime))
 
 
 def _token_answer(
     state: AppState,
     runtime: OriginRuntime,
-    issued: Any,
+    issued: Issued,
     extra: dict[str, Any],
     headers: dict[str, str],
     cookie_mode: bool,
@@ -226,8 +236,7 @@ def change_password() -> Response:
         runtime.name, principal.session.user_id, PASSWORD_CHANGE, except_session=keep
     )
     issued = runtime.sessions.reissue(state.session, keep)
-    cookie_mode = _cookie_mode(runtime)
-    return _token_answer(state, runtime, issued, {"user": user_json}, headers, cookie_mode)
+    return _login_answer(state, runtime, issued, user_json, headers)
 
 
 def list_sessions() -> Response:
