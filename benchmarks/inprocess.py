@@ -11,6 +11,7 @@ checked to be refused, so the numbers are for a guard that really checks.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from flask import Flask
@@ -65,12 +66,37 @@ def assert_revocation_is_checked(app: Flask, interval_app: Flask) -> None:
         assert code == 401, f"revoked session accepted ({code})"
 
 
-def contenders(url: str) -> dict[str, Call]:
+def round_trip(app: Flask, cleanup: ExitStack) -> Call:
+    """``SELECT 1`` on a held autocommit connection: one network round trip, no pool."""
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engine
+    connection = engine.raw_connection()
+    cleanup.callback(connection.close)
+    driver = connection.dbapi_connection
+    if callable(getattr(driver, "autocommit", None)):  # PyMySQL: a method
+        driver.autocommit(True)
+    else:
+        driver.autocommit = True
+
+    def select_one() -> object:
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1")
+        row = cursor.fetchone()
+        cursor.close()
+        return row
+
+    return select_one
+
+
+def contenders(url: str, cleanup: ExitStack) -> dict[str, Call]:
     app = create_app(url)
     interval_app = create_app(url, check_interval=INTERVAL)
     fje_user_app = create_app(url, fje_loads_user=True)
+    for each in (app, interval_app, fje_user_app):
+        cleanup.callback(_dispose, each)
     assert_revocation_is_checked(app, interval_app)
     tokens = user_tokens(app, "bench")
+    extra = {} if url.startswith("sqlite") else {"db round trip": round_trip(app, cleanup)}
     return {
         "bare": wsgi_caller(app, "/open/protected"),
         "content": wsgi_caller(app, "/api/protected", tokens.up),
@@ -80,12 +106,18 @@ def contenders(url: str) -> dict[str, Call]:
         "admin-interval": wsgi_caller(interval_app, "/admin/protected", tokens.admin),
         "content-user": wsgi_caller(app, "/api/user", tokens.up),
         "fje-user": wsgi_caller(fje_user_app, "/fje/user", tokens.fje),
+        **extra,
     }
 
 
+def _dispose(app: Flask) -> None:
+    with app.app_context():
+        app.extensions["sqlalchemy"].engine.dispose()
+
+
 def measure(kind: str, rounds: int, batch_seconds: float) -> Result:
-    with fresh_database(kind) as url:
-        return interleave(contenders(url), rounds=rounds, batch_seconds=batch_seconds)
+    with fresh_database(kind) as url, ExitStack() as cleanup:
+        return interleave(contenders(url, cleanup), rounds=rounds, batch_seconds=batch_seconds)
 
 
 def report(kind: str, result: Result) -> list[str]:

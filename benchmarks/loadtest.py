@@ -205,5 +205,19 @@ def run(
         "|---|---:|---:|---:|---:|---|",
     ]
     lines += [_summary(label, runs) for label, runs in results.items()]
+
+    def mean(label: str) -> float:
+        runs = results[label]
+        return sum(run.requests_per_second for run in runs) / len(runs)
+
+    content, bare = mean("content API @login_required"), mean("bare route")
+    fje = mean("Flask-JWT-Extended @jwt_required()")
+    interval = mean("content API, 1 s check interval")
+    lines += [
+        "",
+        f"HTTP throughput ratios: content API / Flask-JWT-Extended {content / fje:.2f}x, "
+        f"content API / bare {content / bare:.2f}x, 1 s check interval / bare "
+        f"{interval / bare:.2f}x.",
+    ]
     print("\n".join(lines), "\n", flush=True)
     return [*lines, ""]

@@ -53,13 +53,15 @@ class PreparedSelect:
         self._positional: tuple[str, ...] | None = (
             tuple(compiled.positiontup or ()) if compiled.positional else None
         )
-        # compiled.binds: the name each parameter has in the SQL -> its BindParameter
+        # bind_names: each BindParameter -> the name it has in the SQL; a named bind
+        # keeps its name (callers pass those), a literal gets one like ``origin_1``
+        binds = {name: bind for bind, name in compiled.bind_names.items()}
         self._fixed = {
-            name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
+            name: bind.effective_value for name, bind in binds.items() if not bind.required
         }
         self._bind_processors: dict[str, Processor] = {
             name: processor
-            for name, bind in compiled.binds.items()
+            for name, bind in binds.items()
             if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         }
         self._result_processors: list[tuple[int, Processor]] = [
@@ -90,11 +92,14 @@ class PreparedSelect:
             engine.dialect, "_has_events", True
         ):
             return bool(engine.echo)
-        return (
-            bool(engine.echo)
-            or any(getattr(engine.dispatch, name) for name in _ENGINE_EVENTS)
-            or any(getattr(engine.dialect.dispatch, name) for name in _DIALECT_EVENTS)
-        )
+        try:
+            return (
+                bool(engine.echo)
+                or any(getattr(engine.dispatch, name) for name in _ENGINE_EVENTS)
+                or any(getattr(engine.dialect.dispatch, name) for name in _DIALECT_EVENTS)
+            )
+        except AttributeError:  # a SQLAlchemy without one of these events: take the safe path
+            return True
 
     def _arguments(self, params: Mapping[str, Any]) -> Any:
         values = {**self._fixed, **params}

@@ -8,6 +8,7 @@ session or user between requests). Views of the app's own read ``current_user`` 
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -194,6 +195,21 @@ def test_a_genuine_token_naming_another_users_session_is_refused(
         expires_at=int(clock()) + 60,
     )
     assert error(client.get("/private", headers=bearer(forged))) == UNAUTHORIZED
+
+
+def test_only_the_issued_spelling_of_a_signature_is_accepted(worker: Callable[..., Flask]) -> None:
+    app = worker()
+    client = app.test_client()
+    token = content_token(client)
+    signed, signature = token.rsplit(".", 1)
+    # 32 bytes make 43 base64url characters; the last one has 2 bits to spare
+    alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+    spare = alphabet[alphabet.index(signature[-1]) ^ 1]
+    variants = [signature + "=", signature[:-1] + spare, signature[:20] + "!" + signature[20:]]
+    assert client.get("/private", headers=bearer(token)).status_code == 200
+    for variant in variants:
+        answer = client.get("/private", headers=bearer(f"{signed}.{variant}"))
+        assert error(answer) == UNAUTHORIZED, variant
 
 
 def test_a_token_verified_before_is_still_refused_once_expired(
