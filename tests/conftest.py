@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.support import FakeClock, TestDatabase, build_app
+from tests.support import FakeClock, TestDatabase, build_app, dispose_app
 
 TEST_PASSWORD = "Secret123"
 
@@ -33,19 +33,20 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def make_app(database: TestDatabase, clock: FakeClock) -> Iterator[Callable[..., Flask]]:
-    """``make_app(KEY=value, …)``: a fresh app on the test database with config overrides."""
+    """``make_app(KEY=value, …)``: a fresh app on the test database with config overrides.
+
+    ``ext_options`` go to ``StrapiSessions`` (e.g. ``up_users=…``).
+    """
     apps: list[Flask] = []
 
-    def factory(**overrides: Any) -> Flask:
-        app = build_app(database, clock, overrides)
+    def factory(*, ext_options: dict[str, Any] | None = None, **overrides: Any) -> Flask:
+        app = build_app(database, clock, overrides, ext_options=ext_options)
         apps.append(app)
         return app
 
     yield factory
     for app in apps:
-        with app.app_context():
-            app.extensions["sqlalchemy"].session.remove()
-            app.extensions["sqlalchemy"].engine.dispose()
+        dispose_app(app)
 
 
 @pytest.fixture

@@ -29,6 +29,13 @@ SERVER_URLS = {
 }
 
 
+# the (status, error.name, error.message) triples that error() returns, for comparison
+INVALID_REFRESH = (401, "UnauthorizedError", "Invalid refresh token")
+UNAUTHORIZED = (401, "UnauthorizedError", "Missing or invalid credentials")
+MISSING_REFRESH = (400, "BadRequestError", "Missing refresh token")
+INVALID_LOGIN = (400, "ValidationError", "Invalid identifier or password")
+
+
 class FakeClock:
     """A clock the test moves by hand: ``clock.advance(seconds)``."""
 
@@ -131,6 +138,18 @@ def build_app(
             db.session.execute(table.delete())
         db.session.commit()
     return app
+
+
+def dispose_app(app: Flask) -> None:
+    """Close the app's database connections (a test's app goes away with the test)."""
+    with app.app_context():
+        app.extensions["sqlalchemy"].session.remove()
+        app.extensions["sqlalchemy"].engine.dispose()
+
+
+def prepare_tables(database: TestDatabase) -> None:
+    """Create and empty the tables, for servers started in other processes."""
+    dispose_app(build_app(database, FakeClock(), {}))
 
 
 # -- client helpers -------------------------------------------------------------------

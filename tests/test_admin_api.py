@@ -14,7 +14,15 @@ from werkzeug.test import TestResponse
 
 from flask_strapi_sessions import StrapiSessions
 from flask_strapi_sessions.models import AdminUser, StrapiSession
-from tests.support import FAST_HASHER, admin_login, bearer, error, register_admin, set_cookies
+from tests.support import (
+    FAST_HASHER,
+    UNAUTHORIZED,
+    admin_login,
+    bearer,
+    error,
+    register_admin,
+    set_cookies,
+)
 
 COOKIE = "strapi_admin_refresh"
 PASSWORD = "Secret123"
@@ -35,7 +43,6 @@ ADMIN_FIELDS = {
 }
 INVALID_CREDENTIALS = (400, "ApplicationError", "Invalid credentials")
 MISSING_CREDENTIALS = (400, "ApplicationError", "Missing credentials")
-UNAUTHORIZED = (401, "UnauthorizedError", "Missing or invalid credentials")
 
 
 def cookie_value(response: TestResponse) -> str | None:

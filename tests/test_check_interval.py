@@ -25,10 +25,16 @@ from flask.testing import FlaskClient
 from flask_strapi_sessions import ConfigError, StrapiSession, UpUser, login_required
 from flask_strapi_sessions.session_cache import TrustCache
 from tests.mp.server import Server, app_environment, running
-from tests.support import FakeClock, TestDatabase, bearer, build_app, error, login, register
-
-UNAUTHORIZED = (401, "UnauthorizedError", "Missing or invalid credentials")
-
+from tests.support import (
+    UNAUTHORIZED,
+    FakeClock,
+    TestDatabase,
+    bearer,
+    error,
+    login,
+    prepare_tables,
+    register,
+)
 
 # -- in-process: two apps, one database, the fake clock -------------------------------
 
@@ -204,9 +210,7 @@ class Hit:
 
 @pytest.fixture(scope="module")
 def tables(database: TestDatabase) -> None:
-    app = build_app(database, FakeClock(), {})
-    with app.app_context():
-        app.extensions["sqlalchemy"].engine.dispose()
+    prepare_tables(database)
 
 
 def volley(server: Server, jwt: str, pool: ThreadPoolExecutor) -> list[Hit]:

@@ -15,6 +15,9 @@ from werkzeug.test import TestResponse
 from flask_strapi_sessions import PasswordHasher
 from flask_strapi_sessions.models import StrapiSession, UpUser
 from tests.support import (
+    INVALID_LOGIN,
+    INVALID_REFRESH,
+    MISSING_REFRESH,
     FakeClock,
     TestDatabase,
     admin_login,
@@ -40,9 +43,6 @@ USER_FIELDS = {
     "updatedAt",
     "publishedAt",
 }
-MISSING_REFRESH = (400, "BadRequestError", "Missing refresh token")
-INVALID_REFRESH = (401, "UnauthorizedError", "Invalid refresh token")
-INVALID_LOGIN = (400, "ValidationError", "Invalid identifier or password")
 CHROME_MAC = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,18 +22,15 @@ from flask_strapi_sessions import (
     login_required,
 )
 from tests.support import (
+    UNAUTHORIZED,
     FakeClock,
-    TestDatabase,
     admin_login,
     bearer,
-    build_app,
     error,
     login,
     register,
     register_admin,
 )
-
-UNAUTHORIZED = (401, "UnauthorizedError", "Missing or invalid credentials")
 
 
 class RoleStore(ContentUserStore):
@@ -128,23 +125,15 @@ def calls() -> list[str]:
 
 
 @pytest.fixture
-def build(
-    database: TestDatabase, clock: FakeClock, calls: list[str]
-) -> Iterator[Callable[..., Flask]]:
+def build(make_app: Callable[..., Flask], calls: list[str]) -> Callable[..., Flask]:
     """``build(**config)``: an app with the views above and ``RoleStore`` for content users."""
-    apps: list[Flask] = []
 
     def factory(**config: Any) -> Flask:
-        app = build_app(database, clock, config, ext_options={"up_users": RoleStore(UpUser)})
+        app = make_app(ext_options={"up_users": RoleStore(UpUser)}, **config)
         add_views(app, calls)
-        apps.append(app)
         return app
 
-    yield factory
-    for app in apps:
-        with app.app_context():
-            app.extensions["sqlalchemy"].session.remove()
-            app.extensions["sqlalchemy"].engine.dispose()
+    return factory
 
 
 @pytest.fixture

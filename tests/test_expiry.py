@@ -20,10 +20,7 @@ from tests.session_clients import (
     session_row,
     session_rows,
 )
-from tests.support import FakeClock, error, register, register_admin
-
-INVALID_REFRESH = (401, "UnauthorizedError", "Invalid refresh token")
-MISSING_CREDENTIALS = (401, "UnauthorizedError", "Missing or invalid credentials")
+from tests.support import INVALID_REFRESH, UNAUTHORIZED, FakeClock, error, register, register_admin
 
 # distinct values, so a test can tell which pair a session got
 LIFESPANS = {
@@ -155,7 +152,7 @@ def test_idle_expiry_boundary(
     assert error(oc.refresh(late.refresh)) == INVALID_REFRESH
     # its access token has not reached ``exp`` yet, but dies with the session
     assert claims(late.access)["exp"] > clock()
-    assert error(oc.me(late.access)) == MISSING_CREDENTIALS
+    assert error(oc.me(late.access)) == UNAUTHORIZED
     # the session refreshed a millisecond earlier slid its idle window
     assert oc.me(early_next.access).status_code == 200
     clock.advance(3599.998)
@@ -202,7 +199,7 @@ def test_absolute_expiry_ends_a_chain_that_keeps_refreshing(
 
     clock.advance(0.001)  # exactly the absolute expiry; idle alone would allow 100 s more
     assert error(oc.refresh(current.refresh)) == INVALID_REFRESH
-    assert error(oc.me(current.access)) == MISSING_CREDENTIALS
+    assert error(oc.me(current.access)) == UNAUTHORIZED
 
 
 def test_access_token_expiry_is_capped_at_the_absolute_expiry(
@@ -245,13 +242,13 @@ def test_blocked_user_loses_access_and_refresh(
     user_id = session_row(oc.app, alice.session_id).user_id
     oc.update_user(user_id, blocked=True)
 
-    assert error(oc.me(alice.access)) == MISSING_CREDENTIALS
+    assert error(oc.me(alice.access)) == UNAUTHORIZED
     assert error(oc.refresh(alice.refresh)) == INVALID_REFRESH
     row = session_row(oc.app, alice.session_id)
     assert row.status == REVOKED
     # unblocking does not bring the session back
     oc.update_user(user_id, blocked=False)
-    assert error(oc.me(alice.access)) == MISSING_CREDENTIALS
+    assert error(oc.me(alice.access)) == UNAUTHORIZED
     assert error(oc.refresh(alice.refresh)) == INVALID_REFRESH
     # another user is not affected
     assert session_row(oc.app, bob.session_id).user_id == bob_id
@@ -263,7 +260,7 @@ def test_deactivated_admin_loses_access_and_refresh(make_app: Callable[..., Flas
     oc = client_with_user(make_app(), "admin")
     tokens = oc.login()
     oc.update_user(session_row(oc.app, tokens.session_id).user_id, is_active=False)
-    assert error(oc.me(tokens.access)) == MISSING_CREDENTIALS
+    assert error(oc.me(tokens.access)) == UNAUTHORIZED
     assert error(oc.refresh(tokens.refresh)) == INVALID_REFRESH
     assert session_row(oc.app, tokens.session_id).status == REVOKED
 
@@ -272,6 +269,6 @@ def test_deleted_user_loses_access_and_refresh(make_app: Callable[..., Flask], o
     oc = client_with_user(make_app(), origin)
     tokens = oc.login()
     oc.delete_user(session_row(oc.app, tokens.session_id).user_id)
-    assert error(oc.me(tokens.access)) == MISSING_CREDENTIALS
+    assert error(oc.me(tokens.access)) == UNAUTHORIZED
     assert error(oc.refresh(tokens.refresh)) == INVALID_REFRESH
     assert session_row(oc.app, tokens.session_id).status == REVOKED

@@ -30,6 +30,7 @@ from flask_strapi_sessions import (
 from flask_strapi_sessions.session_cache import BoundedDict
 from flask_strapi_sessions.session_check import user_columns
 from tests.support import (
+    UNAUTHORIZED,
     UP_SECRET,
     FakeClock,
     TestDatabase,
@@ -41,8 +42,6 @@ from tests.support import (
     register,
     register_admin,
 )
-
-UNAUTHORIZED = (401, "UnauthorizedError", "Missing or invalid credentials")
 
 
 def add_views(app: Flask) -> None:

@@ -19,6 +19,7 @@ from tests.support import (
     admin_login,
     bearer,
     build_app,
+    dispose_app,
     login,
     register,
     register_admin,
@@ -88,9 +89,7 @@ def test_the_extension_hashes_with_the_default_hasher(
         assert login(client, password=CANARY).status_code == 200
         assert login(client, password=CANARY.lower()).status_code == 400
     finally:
-        with app.app_context():
-            app.extensions["sqlalchemy"].session.remove()
-            app.extensions["sqlalchemy"].engine.dispose()
+        dispose_app(app)
 
 
 # -- nothing leaks ---------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from flask import Flask
 
 from flask_strapi_sessions import ConfigError, StrapiSessions
 from tests.mp.server import Answer, Server, app_environment, concurrently, running
-from tests.support import FakeClock, TestDatabase, build_app, login, register
+from tests.support import TestDatabase, login, prepare_tables, register
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 RATE_LIMITED = {
@@ -50,9 +50,7 @@ def key_prefix() -> Iterator[str]:
 @pytest.fixture
 def tables(database: TestDatabase) -> None:
     """Tables created and emptied before the workers start."""
-    app = build_app(database, FakeClock(), {})
-    with app.app_context():
-        app.extensions["sqlalchemy"].engine.dispose()
+    prepare_tables(database)
 
 
 def limited_env(database: TestDatabase, storage: str, prefix: str) -> dict[str, str]:
