@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 from sqlalchemy.exc import IntegrityError
 
 from .. import cors, sessions
@@ -71,17 +71,6 @@ def _logged_in(
     return response
 
 
-def _open(runtime: OriginRuntime, user: Any, device_id: str | None, remember: bool) -> Issued:
-    return sessions.open_session(
-        runtime.name,
-        user,
-        device_id=device_id,
-        remember=remember,
-        user_agent=request.user_agent.string,
-        ip=common.client_ip(),
-    )
-
-
 def init() -> Response:
     """``GET /init``: whether a first admin still has to be registered."""
     state, runtime = _runtime()
@@ -115,7 +104,7 @@ def register_admin() -> Response:
         raise ApplicationError("You cannot register a new super admin", headers=headers) from None
     user_json = runtime.users.to_json(user)
     user_json["roles"] = [SUPER_ADMIN_ROLE]
-    issued = _open(runtime, user, None, remember=False)
+    issued = common.open_session(runtime, user, None, remember=False)
     return _logged_in(state, runtime, issued, user_json, headers)
 
 
@@ -140,7 +129,7 @@ def login() -> Response:
         raise ApplicationError("Invalid credentials", headers=headers)
     if not runtime.users.is_active(user):
         raise ApplicationError("Your account has been blocked by an administrator", headers=headers)
-    issued = _open(runtime, user, device_id, remember)
+    issued = common.open_session(runtime, user, device_id, remember=remember)
     return _logged_in(state, runtime, issued, runtime.users.to_json(user), headers)
 
 

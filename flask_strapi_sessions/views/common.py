@@ -24,7 +24,7 @@ from ..errors import (
 from ..guard import Principal, database_guard, unauthorized
 from ..models import StrapiSession
 from ..state import AppState, OriginRuntime, get_state
-from ..store import REVOKED_BY_USER
+from ..store import REVOKED_BY_USER, Issued
 from ..users import EMAIL, MAX_PASSWORD_CHARS, iso_time
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -212,6 +212,20 @@ def answer(payload: Any, headers: dict[str, str] | None = None, *, status: int =
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+def open_session(
+    runtime: OriginRuntime, user: Any, device_id: str | None, *, remember: bool = True
+) -> Issued:
+    """Log ``user`` in on the requesting device (its User-Agent and IP are recorded)."""
+    return sessions.open_session(
+        runtime.name,
+        user,
+        device_id=device_id,
+        remember=remember,
+        user_agent=request.user_agent.string,
+        ip=client_ip(),
+    )
 
 
 def access_token(state: AppState, runtime: OriginRuntime, session: StrapiSession) -> str:

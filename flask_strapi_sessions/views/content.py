@@ -59,13 +59,7 @@ def _logged_in(
             expires_in=runtime.settings.legacy_expires_in,
         )
         return common.answer({"jwt": jwt, "user": user_json}, headers)
-    issued = sessions.open_session(
-        runtime.name,
-        user,
-        device_id=device_id,
-        user_agent=request.user_agent.string,
-        ip=common.client_ip(),
-    )
+    issued = common.open_session(runtime, user, device_id)
     return _login_answer(state, runtime, issued, user_json, headers)
 
 
