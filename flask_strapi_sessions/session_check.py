@@ -40,7 +40,7 @@ from .models import ACTIVE, StrapiSession
 from .prepared import PreparedSelect, SessionSelect
 from .session_cache import BoundedDict, TrustCache
 from .store import SessionStore
-from .users import UserStore
+from .users import MAX_INTEGER_ID, UserStore
 
 Select = PreparedSelect | SessionSelect
 
@@ -193,6 +193,8 @@ class SessionCheck:
             try:
                 params["user_key"] = int(claims.user_id)  # as UserStore.get reads the id
             except ValueError:
+                return None
+            if not 0 < params["user_key"] <= MAX_INTEGER_ID:  # no such row can exist
                 return None
         if claims.session_id is None:
             if user_select is None or user_sql is None:

@@ -198,6 +198,17 @@ class SessionStore:
         row.last_used_at = row.rotated_at = now
         return successor
 
+    def _in_grace(self, row: StrapiSession, parsed: tokens.RefreshToken, now: int) -> bool:
+        """``parsed`` is the token this row rotated away from, and the grace window is open."""
+        return (
+            self.settings.rotation_grace > 0  # 0 disables grace, even within the same ms
+            and row.previous_token_hash is not None
+            and hmac.compare_digest(row.previous_token_hash, parsed.token_hash)
+            and row.rotated_at is not None
+            and row.successor_sealed is not None
+            and now - row.rotated_at <= self.settings.rotation_grace * 1000
+        )
+
     def _after_lost_race(
         self,
         db: Session,
@@ -209,15 +220,7 @@ class SessionStore:
         """The token is not the current one: grace answer, reuse, or plain refusal."""
         if row.status != ACTIVE:
             raise RefreshRefused()
-        in_grace = (
-            self.settings.rotation_grace > 0  # 0 disables grace, even within the same ms
-            and row.previous_token_hash is not None
-            and hmac.compare_digest(row.previous_token_hash, parsed.token_hash)
-            and row.rotated_at is not None
-            and row.successor_sealed is not None
-            and now - row.rotated_at <= self.settings.rotation_grace * 1000
-        )
-        if in_grace and row.successor_sealed is not None:
+        if self._in_grace(row, parsed, now) and row.successor_sealed is not None:
             return Issued(row, tokens.open_successor(presented, row.successor_sealed), grace=True)
         if parsed.generation <= row.generation:
             self.revoke(db, [row.session_id], REUSE)
@@ -238,21 +241,19 @@ class SessionStore:
         return row
 
     def session_for_token(self, db: Session, presented: str) -> StrapiSession | None:
-        """The live session a refresh token belongs to (current token, or one in grace)."""
+        """The live session a refresh token belongs to: its current token, or the one it
+        rotated away from while the grace window is open. A spent token names nothing."""
         try:
             parsed = tokens.parse_refresh_token(self.settings.secret, presented)
         except tokens.InvalidToken:
             return None
         row = self._load_detached(db, parsed.session_id)
-        if row is None or not row.is_live(self.now_ms()):
+        now = self.now_ms()
+        if row is None or not row.is_live(now):
             return None
         if hmac.compare_digest(row.token_hash, parsed.token_hash):
             return row
-        if row.previous_token_hash and hmac.compare_digest(
-            row.previous_token_hash, parsed.token_hash
-        ):
-            return row
-        return None
+        return row if self._in_grace(row, parsed, now) else None
 
     def reissue(self, db: Session, session_id: str) -> Issued:
         """Give a live session a new refresh token without one being presented.

@@ -19,6 +19,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -27,6 +28,9 @@ import jwt
 from itsdangerous import BadSignature, Signer
 
 MAX_TOKEN_BYTES = 4096
+# claim shapes, checked before any value reaches a database: ids are short and plain
+_USER_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_SESSION_ID = re.compile(r"[0-9a-f]{32}")
 ACCESS = "access"
 LEGACY = "legacy"
 TokenKind = Literal["access", "legacy"]
@@ -131,17 +135,19 @@ def verify_jwt(
             or claims.get("aud") != audience
             or not isinstance(user_id, str)
             or not isinstance(session_id, str)
-            or not user_id
-            or not session_id
+            or not _USER_ID.fullmatch(user_id)
+            or not _SESSION_ID.fullmatch(session_id)
         ):
             raise InvalidToken("claims")
         return AccessClaims(user_id, session_id, iat, exp)
     legacy_id = claims.get("id")
     if "type" in claims or "sessionId" in claims or "aud" in claims:
         raise InvalidToken("claims")
-    if not (_is_int(legacy_id) or (isinstance(legacy_id, str) and legacy_id)):
+    if _is_int(legacy_id):
+        legacy_id = str(legacy_id)
+    if not isinstance(legacy_id, str) or not _USER_ID.fullmatch(legacy_id):
         raise InvalidToken("claims")
-    return AccessClaims(str(legacy_id), None, iat, exp)
+    return AccessClaims(legacy_id, None, iat, exp)
 
 
 # -- refresh tokens -----------------------------------------------------------------

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from .models import AdminUser, UpUser
 
 MAX_PASSWORD_CHARS = 256
+MAX_INTEGER_ID = 2**63 - 1
 #: a plain e-mail shape check (the address is proven only by mail, which is out of scope)
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 ADMIN_PASSWORD_MIN = 8
@@ -109,6 +110,8 @@ class UserStore:
             key = int(user_id)
         except ValueError:
             return None
+        if not 0 < key <= MAX_INTEGER_ID:  # out of the column's range: nobody
+            return None
         return db.get(self.model, key)
 
     def find_for_login(self, db: Session, identifier: str) -> Any | None:
@@ -184,12 +187,14 @@ class UserStore:
         return self.find_for_login(db, fields["email"]) is not None
 
     def create(self, db: Session, fields: dict[str, Any], password_hash: str) -> Any:
-        """Add a user; the caller commits."""
+        """Add a user; the caller commits. ``fields`` may fix the ``document_id``."""
         stamp = now_ms()
+        fields = dict(fields)
+        document_id = fields.pop("document_id", None) or secrets.token_hex(12)
         user = self.model(
             **fields,
             password_hash=password_hash,
-            document_id=secrets.token_hex(12),
+            document_id=document_id,
             created_at=stamp,
             updated_at=stamp,
         )

@@ -391,3 +391,47 @@ def test_renew_token_is_not_a_route(client: FlaskClient, admin: dict[str, Any]) 
     assert response.status_code in (404, 405)
     assert admin["token"] not in response.get_data(as_text=True)
     assert set_cookies(response) == []
+
+
+def test_racing_register_admin_lets_exactly_one_in(
+    make_app: Callable[..., Flask], database: Any
+) -> None:
+    """Two first-admin registrations at once: one 200, one refusal, one admin row."""
+    import threading
+
+    app = make_app()
+    barrier = threading.Barrier(2)
+    answers: list[int] = []
+
+    def attempt(email: str) -> None:
+        client = app.test_client()
+        barrier.wait()
+        answers.append(register_admin(client, email=email).status_code)
+
+    threads = [threading.Thread(target=attempt, args=(f"{n}@example.com",)) for n in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [200, 400]
+    with app.app_context():
+        admins = app.extensions["sqlalchemy"].session.execute(select(func.count(AdminUser.id)))
+        assert admins.scalar_one() == 1
+
+
+def test_prefered_language_longer_than_its_column_is_a_400(client: FlaskClient) -> None:
+    token = register_admin(client).get_json()["data"]["token"]
+    response = client.put(
+        "/admin/users/me", json={"preferedLanguage": "x" * 33}, headers=bearer(token)
+    )
+    assert error(response)[0:2] == (400, "ValidationError")
+    ok = client.put("/admin/users/me", json={"preferedLanguage": "x" * 32}, headers=bearer(token))
+    assert ok.get_json()["data"]["preferedLanguage"] == "x" * 32
+
+
+def test_remember_me_null_means_a_browser_session(client: FlaskClient) -> None:
+    register_admin(client)
+    response = admin_login(client, rememberMe=None)
+    assert response.status_code == 200
+    cookie = next(c for c in set_cookies(response) if c.startswith("strapi_admin_refresh="))
+    assert "Expires" not in cookie and "Max-Age" not in cookie

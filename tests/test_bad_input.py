@@ -542,3 +542,24 @@ def test_random_bodies_never_break_anything(
     assert "Traceback" not in text
     if response.status_code >= 400:
         assert snapshot(world.app) == before, (name, body)
+
+
+class BrokenChunks:
+    """A request body whose transfer breaks off (as a malformed chunked upload does)."""
+
+    def read(self, *_args: Any) -> bytes:
+        raise OSError("Invalid chunk header")
+
+    readline = read
+
+
+@pytest.mark.parametrize("path", ["/api/auth/local", "/api/auth/refresh", "/admin/login"])
+def test_a_malformed_chunked_body_is_a_400(client: FlaskClient, path: str) -> None:
+    response = client.post(
+        path,
+        headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+        # no length, a terminated input (what servers give for chunked bodies), then it breaks
+        environ_overrides={"wsgi.input": BrokenChunks(), "wsgi.input_terminated": True},
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == "Malformed request body"

@@ -631,3 +631,35 @@ def test_legacy_mode_has_no_session_routes(
     token = register(client).get_json()["jwt"]
     response = client.open(path, method=method, json={}, headers=bearer(token))
     assert error(response) == (404, "NotFoundError", "Not Found")
+
+
+COOKIE_HEADER = {"x-strapi-refresh-cookie": "httpOnly"}
+
+
+def test_change_password_with_the_cookie_answers_in_cookie_mode(client: FlaskClient) -> None:
+    """A cookie client that forgets the header still gets its new token as a cookie."""
+    register(client)
+    jwt_ = login(client, headers=COOKIE_HEADER).get_json()["jwt"]
+    changed = change_password(client, jwt_)  # the refresh cookie, but no header
+    assert changed.status_code == 200
+    assert "refreshToken" not in changed.get_json()
+    assert cookie_value(changed)
+    refreshed = client.post("/api/auth/refresh", json={})
+    assert refreshed.status_code == 200  # the browser's cookie is the new token
+
+
+def test_logout_with_a_spent_refresh_cookie_is_refused(
+    client: FlaskClient, clock: FakeClock
+) -> None:
+    """Outside the grace window an old cookie names no session: 401, nothing revoked."""
+    register(client)
+    login(client, headers=COOKIE_HEADER)
+    spent = client.get_cookie(COOKIE).value  # type: ignore[union-attr]
+    client.post("/api/auth/refresh", json={}, headers=COOKIE_HEADER)
+    current = client.get_cookie(COOKIE).value  # type: ignore[union-attr]
+    clock.advance(11)
+    client.set_cookie(COOKIE, spent)
+    out = client.post("/api/auth/logout", json={"scope": "all"})
+    assert out.status_code == 401
+    client.set_cookie(COOKIE, current)
+    assert client.post("/api/auth/refresh", json={}).status_code == 200

@@ -190,6 +190,12 @@ BAD_TOKENS: dict[str, Mutation] = {
     ),
     "sessionId-missing": _without("sessionId"),
     "sessionId-unknown": _with_claims(sessionId="0" * 32),
+    # correctly signed, odd shapes: refused before any value reaches the database
+    "userId-beyond-bigint": _with_claims(userId="9" * 20),
+    "userId-with-nul": _with_claims(userId="1\u0000"),
+    "sessionId-lone-surrogate": _with_claims(sessionId="\ud800" * 32),
+    "sessionId-with-nul": _with_claims(sessionId="0" * 31 + "\u0000"),
+    "sessionId-not-hex": _with_claims(sessionId="z" * 32),
     "payload-not-object": lambda token, secret, claims: forge(secret, [claims]),
     "payload-not-json": lambda token, secret, claims: (
         f"{segment(HS256)}.{b64(b'not json')}."
@@ -393,14 +399,14 @@ def test_pyjwt_decodes_our_legacy_tokens() -> None:
 
 def test_we_verify_tokens_made_by_pyjwt() -> None:
     access = jwt.encode(
-        {"userId": "3", "sessionId": "s" * 32, "type": "access", "aud": UP, "iat": 10, "exp": 20},
+        {"userId": "3", "sessionId": "0f" * 16, "type": "access", "aud": UP, "iat": 10, "exp": 20},
         UP_SECRET,
         algorithm="HS256",
     )
     claims = verify_jwt(access, UP_SECRET, kind="access", audience=UP, now=15)
     assert (claims.user_id, claims.session_id, claims.issued_at, claims.expires_at) == (
         "3",
-        "s" * 32,
+        "0f" * 16,
         10,
         20,
     )

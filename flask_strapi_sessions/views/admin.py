@@ -17,7 +17,9 @@ from ..store import PASSWORD_CHANGE, Issued, RefreshRefused
 from ..users import ADMIN_PASSWORD_MIN, admin_password_problem
 from . import common
 
-PROFILE_FIELDS = ("firstname", "lastname", "username", "preferedLanguage")
+#: profile fields an admin may change, with their column's length
+PROFILE_FIELDS = {"firstname": 255, "lastname": 255, "username": 255, "preferedLanguage": 32}
+FIRST_ADMIN_DOCUMENT_ID = "first0admin0000000000000"  # 24 characters, as generated ones
 SUPER_ADMIN_ROLE = {"id": 1, "name": "Super Admin", "code": "strapi-super-admin"}
 
 
@@ -42,7 +44,9 @@ def _admin_password(body: dict[str, Any], name: str = "password") -> str:
 
 
 def _remember(body: dict[str, Any]) -> bool:
-    value = body.get("rememberMe", False)
+    value = body.get("rememberMe")
+    if value is None:  # absent or null: a browser-session login
+        return False
     if not isinstance(value, bool):
         raise field_errors([("rememberMe", "rememberMe must be a `boolean` type")])
     return value
@@ -92,6 +96,10 @@ def register_admin() -> Response:
         "firstname": common.text(body, "firstname"),
         "lastname": common.text(body, "lastname", required=False),
     }
+    if hasattr(runtime.users.model, "document_id"):
+        # every first admin gets the same documentId, so of two racing registrations the
+        # unique constraint lets exactly one in, on every database
+        fields["document_id"] = FIRST_ADMIN_DOCUMENT_ID
     password = _admin_password(body)
     db = state.session
     if runtime.users.exists_any(db):
@@ -186,10 +194,12 @@ def update_me() -> Response:
     common.reject_unknown(body, (*PROFILE_FIELDS, "email", "currentPassword", "password"))
     user = principal.user
     changes: dict[str, Any] = {}
-    for field in PROFILE_FIELDS:
+    for field, max_length in PROFILE_FIELDS.items():
         if field in body:
             # firstname is required at registration, so it cannot be emptied later
-            changes[field] = common.text(body, field, required=field == "firstname")
+            changes[field] = common.text(
+                body, field, required=field == "firstname", max_length=max_length
+            )
     if "email" in body:
         changes["email"] = common.email(body)
     new_password = None

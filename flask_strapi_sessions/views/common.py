@@ -14,6 +14,7 @@ from flask import Response, jsonify, request
 
 from .. import cookies, sessions, tokens
 from ..errors import (
+    BadRequestError,
     ForbiddenError,
     NotFoundError,
     PayloadTooLargeError,
@@ -51,7 +52,12 @@ def read_body(
     limit = state.settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLargeError()
-    raw = request.stream.read(limit + 1) if request.content_length is None else request.get_data()
+    try:
+        raw = (
+            request.stream.read(limit + 1) if request.content_length is None else request.get_data()
+        )
+    except (OSError, ValueError):  # a malformed chunked body, a truncated upload
+        raise BadRequestError("Malformed request body") from None
     if len(raw) > limit:
         raise PayloadTooLargeError()
     if not raw.strip():

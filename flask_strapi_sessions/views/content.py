@@ -26,8 +26,13 @@ def _runtime() -> tuple[AppState, OriginRuntime]:
 
 
 def _cookie_mode(runtime: OriginRuntime) -> bool:
+    """Refresh tokens travel in the cookie: configured, asked for, or the client has one."""
     header = request.headers.get("x-strapi-refresh-cookie", "")
-    return runtime.settings.httponly or header.strip().lower() == "httponly"
+    return (
+        runtime.settings.httponly
+        or header.strip().lower() == "httponly"
+        or bool(request.cookies.get(runtime.settings.cookie.name))
+    )
 
 
 def _require_sessions(runtime: OriginRuntime) -> None:
