@@ -229,17 +229,6 @@ class SessionStore:
 
     # -- check -----------------------------------------------------------------
 
-    def live_session(self, db: Session, session_id: str, user_id: str) -> StrapiSession | None:
-        """The session behind an access token, if it is live and belongs to ``user_id``."""
-        row = db.execute(
-            select(StrapiSession).where(
-                StrapiSession.session_id == session_id, StrapiSession.origin == self.origin
-            )
-        ).scalar_one_or_none()
-        if row is None or row.user_id != user_id or not row.is_live(self.now_ms()):
-            return None
-        return row
-
     def session_for_token(self, db: Session, presented: str) -> StrapiSession | None:
         """The live session a refresh token belongs to: its current token, or the one it
         rotated away from while the grace window is open. A spent token names nothing."""
