@@ -237,3 +237,19 @@ def test_admin_limit_is_configurable(limited: Callable[..., Flask]) -> None:
         assert admin_login(client, password="Wrong1234").status_code == 400
     retry_after = assert_limited(admin_login(client), 2)
     assert retry_after <= 31
+
+
+def test_every_answer_of_a_limited_route_carries_the_headers(
+    limited: Callable[..., Flask],
+) -> None:
+    """Validation errors count and say so, as successes and wrong passwords do."""
+    client = limited().test_client()
+    first = client.post("/api/auth/local", json={})
+    assert first.status_code == 400
+    assert first.headers["X-RateLimit-Limit"] == "10"
+    assert first.headers["X-RateLimit-Remaining"] == "9"
+    second = client.post("/api/auth/local", data="{bad", content_type="application/json")
+    assert second.status_code == 400
+    assert second.headers["X-RateLimit-Remaining"] == "8"
+    unlimited = client.post("/api/auth/refresh", json={})
+    assert "X-RateLimit-Limit" not in unlimited.headers

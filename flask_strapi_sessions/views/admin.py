@@ -57,7 +57,6 @@ def _logged_in(
     runtime: OriginRuntime,
     issued: Issued,
     user_json: dict[str, Any],
-    headers: dict[str, str],
 ) -> Response:
     token = common.access_token(state, runtime, issued.session)
     response = common.answer(
@@ -68,8 +67,7 @@ def _logged_in(
                 "user": user_json,
                 "deviceId": issued.session.device_id,
             }
-        },
-        headers,
+        }
     )
     common.set_cookie(response, state, runtime, issued.session, issued.refresh_token)
     return response
@@ -88,7 +86,7 @@ def register_admin() -> Response:
     """``POST /register-admin``: the first admin only."""
     state, runtime = _runtime()
     body = common.read_body(state)
-    headers = common.rate_limit(runtime, str(body.get("email", "")).lower()[:255])
+    common.rate_limit(runtime, str(body.get("email", "")).lower()[:255])
     common.refuse_cross_site(runtime)
     common.require(body, "email", "firstname", "password")
     fields = {
@@ -103,27 +101,27 @@ def register_admin() -> Response:
     password = _admin_password(body)
     db = state.session
     if runtime.users.exists_any(db):
-        raise ApplicationError("You cannot register a new super admin", headers=headers)
+        raise ApplicationError("You cannot register a new super admin")
     try:
         user = runtime.users.create(db, fields, state.hasher.hash(password))
         db.commit()
     except IntegrityError:
         db.rollback()
-        raise ApplicationError("You cannot register a new super admin", headers=headers) from None
+        raise ApplicationError("You cannot register a new super admin") from None
     user_json = runtime.users.to_json(user)
     user_json["roles"] = [SUPER_ADMIN_ROLE]
     issued = common.open_session(runtime, user, None, remember=False)
-    return _logged_in(state, runtime, issued, user_json, headers)
+    return _logged_in(state, runtime, issued, user_json)
 
 
 def login() -> Response:
     """``POST /login``: e-mail, password, ``rememberMe``, ``deviceId``."""
     state, runtime = _runtime()
     body = common.read_body(state)
-    headers = common.rate_limit(runtime, str(body.get("email", "")).lower()[:255])
+    common.rate_limit(runtime, str(body.get("email", "")).lower()[:255])
     common.refuse_cross_site(runtime)
     if body.get("password") in (None, "") or body.get("email") in (None, ""):
-        raise ApplicationError("Missing credentials", headers=headers)
+        raise ApplicationError("Missing credentials")
     email = common.text(body, "email")
     password = common.password(body, min_length=1)
     device_id = common.device_id(body)
@@ -134,11 +132,11 @@ def login() -> Response:
         state.hasher.burn(password)
     if user is None or not state.hasher.verify(runtime.users.password_hash(user), password):
         sessions.login_failed(runtime.name, email)
-        raise ApplicationError("Invalid credentials", headers=headers)
+        raise ApplicationError("Invalid credentials")
     if not runtime.users.is_active(user):
-        raise ApplicationError("Your account has been blocked by an administrator", headers=headers)
+        raise ApplicationError("Your account has been blocked by an administrator")
     issued = common.open_session(runtime, user, device_id, remember=remember)
-    return _logged_in(state, runtime, issued, runtime.users.to_json(user), headers)
+    return _logged_in(state, runtime, issued, runtime.users.to_json(user))
 
 
 def access_token() -> Response:
@@ -257,5 +255,6 @@ def blueprint(runtime: OriginRuntime) -> Blueprint:
     ]
     for rule, view, methods in routes:
         bp.add_url_rule(rule, view.__name__, common.guarded(view), methods=methods)
+    bp.after_request(common.add_ratelimit_headers)
     bp.after_request(cors.after_request(runtime.settings))
     return bp

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from flask import Response, jsonify, request
+from flask import Response, g, jsonify, request
 
 from .. import cookies, sessions, tokens
 from ..errors import (
@@ -187,12 +187,25 @@ def refuse_cross_site(runtime: OriginRuntime) -> None:
         raise ForbiddenError("Cross-site request refused")
 
 
-def rate_limit(runtime: OriginRuntime, *keys: str) -> dict[str, str]:
-    """Count this request against the origin's credential-route limit."""
+def rate_limit(runtime: OriginRuntime, *keys: str) -> None:
+    """Count this request against the origin's credential-route limit (429 past it).
+
+    The ``X-RateLimit-*`` headers go on whatever the route answers, success or error,
+    through :func:`add_ratelimit_headers`.
+    """
     rule = runtime.settings.ratelimit
-    if not rule.enabled:
-        return {}
-    return get_state().limiter.hit(rule, runtime.name, request.path, client_ip(), *keys)
+    if rule.enabled:
+        headers = get_state().limiter.hit(rule, runtime.name, request.path, client_ip(), *keys)
+        g._strapi_ratelimit_headers = headers
+
+
+def add_ratelimit_headers(response: Response) -> Response:
+    """Blueprint ``after_request``: the counted request's ``X-RateLimit-*`` headers."""
+    headers: dict[str, str] | None = g.get("_strapi_ratelimit_headers")
+    if headers:
+        for key, value in headers.items():
+            response.headers.setdefault(key, value)
+    return response
 
 
 def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -209,14 +222,11 @@ def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
 # -- answers ------------------------------------------------------------------------
 
 
-def answer(payload: Any, headers: dict[str, str] | None = None, *, status: int = 200) -> Response:
+def answer(payload: Any) -> Response:
     """A JSON answer that caches nowhere (it may carry tokens)."""
     response = jsonify(payload)
-    response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
     return response
 
 

@@ -51,7 +51,6 @@ def _logged_in(
     runtime: OriginRuntime,
     user: Any,
     device_id: str | None,
-    headers: dict[str, str],
 ) -> Response:
     """The answer to login, register and change-password: tokens plus the user."""
     user_json = runtime.users.to_json(user)
@@ -63,9 +62,9 @@ def _logged_in(
             now=int(state.clock()),
             expires_in=runtime.settings.legacy_expires_in,
         )
-        return common.answer({"jwt": jwt, "user": user_json}, headers)
+        return common.answer({"jwt": jwt, "user": user_json})
     issued = common.open_session(runtime, user, device_id)
-    return _login_answer(state, runtime, issued, user_json, headers)
+    return _login_answer(state, runtime, issued, user_json)
 
 
 def _login_answer(
@@ -73,11 +72,10 @@ def _login_answer(
     runtime: OriginRuntime,
     issued: Issued,
     user_json: dict[str, Any],
-    headers: dict[str, str],
 ) -> Response:
     """Tokens, the user and the effective ``deviceId`` (so logout can target this device)."""
     extra = {"user": user_json, "deviceId": issued.session.device_id}
-    return _token_answer(state, runtime, issued, extra, headers, _cookie_mode(runtime))
+    return _token_answer(state, runtime, issued, extra, _cookie_mode(runtime))
 
 
 def _token_answer(
@@ -85,14 +83,13 @@ def _token_answer(
     runtime: OriginRuntime,
     issued: Issued,
     extra: dict[str, Any],
-    headers: dict[str, str],
     cookie_mode: bool,
 ) -> Response:
     payload: dict[str, Any] = {"jwt": common.access_token(state, runtime, issued.session)}
     if not cookie_mode:
         payload["refreshToken"] = issued.refresh_token
     payload.update(extra)
-    response = common.answer(payload, headers)
+    response = common.answer(payload)
     if cookie_mode:
         common.set_cookie(response, state, runtime, issued.session, issued.refresh_token)
     return response
@@ -101,7 +98,7 @@ def _token_answer(
 def login() -> Response:
     """``POST /auth/local``: identifier (e-mail or username) and password."""
     state, runtime = _runtime()
-    headers = common.rate_limit(runtime)
+    common.rate_limit(runtime)
     cookie_mode = _cookie_mode(runtime)
     if cookie_mode and runtime.settings.sessions_enabled:
         common.refuse_cross_site(runtime)
@@ -116,16 +113,16 @@ def login() -> Response:
         state.hasher.burn(password)
     if user is None or not state.hasher.verify(runtime.users.password_hash(user), password):
         sessions.login_failed(runtime.name, identifier)
-        raise ValidationError(INVALID_LOGIN, headers=headers)
+        raise ValidationError(INVALID_LOGIN)
     if not runtime.users.is_active(user):
-        raise ApplicationError("Your account has been blocked by an administrator", headers=headers)
-    return _logged_in(state, runtime, user, device_id, headers)
+        raise ApplicationError("Your account has been blocked by an administrator")
+    return _logged_in(state, runtime, user, device_id)
 
 
 def register() -> Response:
     """``POST /auth/local/register``: username, email, password."""
     state, runtime = _runtime()
-    headers = common.rate_limit(runtime)
+    common.rate_limit(runtime)
     if _cookie_mode(runtime) and runtime.settings.sessions_enabled:
         common.refuse_cross_site(runtime)  # before anything is written
     body = common.read_body(state, allow_form=True)
@@ -138,7 +135,7 @@ def register() -> Response:
     password = common.password(body)
     device_id = common.device_id(body)
     db = state.session
-    taken = ApplicationError("Email or Username are already taken", headers=headers)
+    taken = ApplicationError("Email or Username are already taken")
     if runtime.users.is_taken(db, fields):  # type: ignore[arg-type]
         state.hasher.burn(password)
         raise taken
@@ -148,7 +145,7 @@ def register() -> Response:
     except IntegrityError:
         db.rollback()
         raise taken from None
-    return _logged_in(state, runtime, user, device_id, headers)
+    return _logged_in(state, runtime, user, device_id)
 
 
 def refresh() -> Response:
@@ -172,7 +169,7 @@ def refresh() -> Response:
     except RefreshRefused:
         return common.refresh_refused(runtime, forget_cookie=from_cookie)
     cookie_mode = from_cookie or _cookie_mode(runtime)
-    return _token_answer(state, runtime, issued, {}, {}, cookie_mode)
+    return _token_answer(state, runtime, issued, {}, cookie_mode)
 
 
 def logout() -> Response:
@@ -210,32 +207,30 @@ def change_password() -> Response:
     """``POST /auth/change-password``: new tokens; every other session is revoked."""
     state, runtime = _runtime()
     principal = _principal()
-    headers = common.rate_limit(runtime)
+    common.rate_limit(runtime)
     body = common.read_body(state)
     common.reject_unknown(body, ("currentPassword", "password", "passwordConfirmation"))
     common.require(body, "currentPassword", "password", "passwordConfirmation")
     current = common.password(body, "currentPassword", min_length=1)
     new = common.password(body)
     if body.get("passwordConfirmation") != new:
-        raise ValidationError("Passwords do not match", headers=headers)
+        raise ValidationError("Passwords do not match")
     if new == current:
-        raise ValidationError(
-            "Your new password must be different than your current password", headers=headers
-        )
+        raise ValidationError("Your new password must be different than your current password")
     user = principal.user
     if not state.hasher.verify(runtime.users.password_hash(user), current):
-        raise ValidationError("The provided current password is invalid", headers=headers)
+        raise ValidationError("The provided current password is invalid")
     runtime.users.set_password_hash(user, state.hasher.hash(new))
     state.session.commit()
     user_json = runtime.users.to_json(user)
     if principal.session is None:  # legacy-support
-        return _logged_in(state, runtime, user, None, headers)
+        return _logged_in(state, runtime, user, None)
     keep = principal.session.session_id
     sessions.revoke_user_sessions(
         runtime.name, principal.session.user_id, PASSWORD_CHANGE, except_session=keep
     )
     issued = runtime.sessions.reissue(state.session, keep)
-    return _login_answer(state, runtime, issued, user_json, headers)
+    return _login_answer(state, runtime, issued, user_json)
 
 
 def list_sessions() -> Response:
@@ -272,5 +267,6 @@ def blueprint(runtime: OriginRuntime) -> Blueprint:
         common.guarded(delete_session),
         methods=["DELETE"],
     )
+    bp.after_request(common.add_ratelimit_headers)
     bp.after_request(cors.after_request(runtime.settings))
     return bp
